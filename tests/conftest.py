@@ -1,0 +1,60 @@
+"""Shared fixtures: the reference and the stub packages, loaded side by side, and real MNIST."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_NPZ = REPO.parent / "shared" / "data" / "mnist.npz"
+MODULES = ("data", "preprocessing", "models", "training", "plots")
+
+
+def load_package(package_dir: Path, alias: str) -> types.SimpleNamespace:
+    """Load each module of an ``mnist_tasks`` directory under a unique name.
+
+    The reference and the stubs are both called ``mnist_tasks``; loading them by path under
+    aliases lets one test session hold both without either shadowing the other.
+    """
+    loaded = {}
+    for name in MODULES:
+        spec = importlib.util.spec_from_file_location(f"{alias}.{name}", package_dir / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        loaded[name] = module
+    return types.SimpleNamespace(**loaded)
+
+
+@pytest.fixture(scope="session")
+def reference():
+    return load_package(REPO / "solutions" / "mnist_tasks", "reference_mnist_tasks")
+
+
+@pytest.fixture(scope="session")
+def stubs():
+    return load_package(REPO / "mnist_tasks", "stub_mnist_tasks")
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    """The local MNIST file: $MNIST_NPZ, else ../shared/data/mnist.npz."""
+    path = Path(os.environ.get("MNIST_NPZ") or SHARED_NPZ)
+    if not path.is_file():
+        pytest.fail(f"MNIST not found at {path}: set MNIST_NPZ to a Keras-format mnist.npz "
+                    f"(./kit test does this when ../shared/data/mnist.npz exists)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path):
+    from mnist_kit.data import load_mnist
+
+    return load_mnist(mnist_path)

@@ -23,9 +23,8 @@ def deterministic(seed: int) -> None:
     ``keras.utils.set_random_seed`` before building a model gives bit-identical weights and
     losses in one process and across processes on the same machine.
     """
-    quiet_tensorflow()
+    tf = import_tensorflow_quietly()
     import keras
-    import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(INTRA_OP_THREADS)
@@ -33,3 +32,31 @@ def deterministic(seed: int) -> None:
     except RuntimeError:
         pass  # already initialised in this process: the first call's setting holds
     keras.utils.set_random_seed(seed)
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow with file descriptor 2 silenced, and return it.
+
+    TF 2.21 writes absl/CUDA start-up lines to stderr before any logging setting applies
+    (``TF_CPP_MIN_LOG_LEVEL`` does not reach them). On a grading report, and in an nbgrader grade
+    cell, where any stderr output zeroes the cell, they are noise; real errors still raise.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    quiet_tensorflow()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+        import keras  # noqa: F401  (its first import also prints through TF)
+
+        tensorflow.constant(0)  # the CUDA probe runs on first use, not on import
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tensorflow

@@ -7,8 +7,15 @@ and thresholds that the autograder uses are added beside them from measured cali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Budget:
+    batch_size: int
+    epochs: int = 1
+    steps_per_epoch: int | None = None   # None: the whole training set each epoch
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,12 @@ class Variant:
     validation_split: float = 0.0
     input_rank: int = 3               # 3: (N, 28, 28); 2: flattened (N, 784); 4: (N, 28, 28, 1)
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Grading: the grader's own brief training of the student's model (fixed seed) and the test
+    # accuracy it must reach. Thresholds come from benchmarks/calibrate.py runs of the reference
+    # (docs/calibration.md): each sits below the reference's minimum over 5 seeds by `margin`.
+    budget: Budget | None = None
+    threshold: float = 0.0
+    margin: float = 0.0
 
     @property
     def output_is_softmax(self) -> bool:
@@ -36,36 +48,47 @@ class Variant:
 
 VARIANTS: tuple[Variant, ...] = (
     Variant("A", "000 §3-4", "build_mlp", {"hidden_units": (64,), "activation": "sigmoid"},
-            "sgd", False, 50_890, 0.8982, 5),
+            "sgd", False, 50_890, 0.8982, 5,
+            budget=Budget(batch_size=32)),
     Variant("B", "000 §5.1", "build_mlp", {"hidden_units": (64,), "activation": "relu"},
-            "sgd", False, 50_890, 0.9355, 5),
+            "sgd", False, 50_890, 0.9355, 5,
+            budget=Budget(batch_size=32)),
     Variant("C", "000 §5.2", "build_mlp", {"hidden_units": (128,), "activation": "relu"},
-            "sgd", False, 101_770, 0.9379, 5),
+            "sgd", False, 101_770, 0.9379, 5,
+            budget=Budget(batch_size=32)),
     Variant("D", "000 §5.3", "build_mlp", {"hidden_units": (128,), "activation": "relu"},
-            "adam", False, 101_770, 0.9744, 5),
+            "adam", False, 101_770, 0.9744, 5,
+            budget=Budget(batch_size=128)),
     Variant("E", "000 §5.4", "build_mlp", {"hidden_units": (128, 64), "activation": "relu"},
-            "adam", False, 109_386, 0.9790, 5),
+            "adam", False, 109_386, 0.9790, 5,
+            budget=Budget(batch_size=128)),
     Variant("D10", "000 §5.5", "build_mlp", {"hidden_units": (128,), "activation": "relu"},
-            "adam", False, 101_770, 0.9797, 10),
+            "adam", False, 101_770, 0.9797, 10,
+            budget=Budget(batch_size=128, epochs=2)),
     Variant("D-drop20", "000 §5.6", "build_mlp",
             {"hidden_units": (128,), "activation": "relu", "dropout": 0.2},
-            "adam", False, 101_770, 0.9787, 5),
+            "adam", False, 101_770, 0.9787, 5,
+            budget=Budget(batch_size=128)),
     Variant("D-drop40", "000 §5.6", "build_mlp",
             {"hidden_units": (128,), "activation": "relu", "dropout": 0.4},
-            "adam", False, 101_770, 0.9747, 5),
+            "adam", False, 101_770, 0.9747, 5,
+            budget=Budget(batch_size=128)),
     Variant("M64", "001 §7 (model m)", "build_mlp",
             {"hidden_units": (64,), "activation": "relu", "output_activation": "softmax",
              "input_shape": (28, 28, 1)},
             "adam", False, 50_890, None, 20, input_rank=4,
-            note="handout 001 reports ≈0.975 validation accuracy after 20 epochs"),
+            note="handout 001 reports ≈0.975 validation accuracy after 20 epochs",
+            budget=Budget(batch_size=128)),
     Variant("F16", "002 In[16]-[20]", "build_mlp",
             {"hidden_units": (16,), "activation": "sigmoid", "output_activation": "softmax",
              "input_shape": (784,)},
             "adam", True, 12_730, 0.941, 300, handout_batch_size=128,
             early_stopping={"patience": 0}, validation_split=0.1, input_rank=2,
-            note="early stopping ended the handout's run after 25 of 300 epochs"),
+            note="early stopping ended the handout's run after 25 of 300 epochs",
+            budget=Budget(batch_size=128, epochs=3)),
     Variant("CNN", "003 §7.2", "build_cnn", {},
-            "adam", True, 665_738, None, 20, handout_batch_size=128, input_rank=4),
+            "adam", True, 665_738, None, 20, handout_batch_size=128, input_rank=4,
+            budget=Budget(batch_size=128, steps_per_epoch=100)),
 )
 
 BY_ID: dict[str, Variant] = {variant.id: variant for variant in VARIANTS}

@@ -1,0 +1,13 @@
+"""The graded checks, one module per part of the exercise contract.
+
+Each module's ``checks()`` returns its ``Check`` objects; ``catalog()`` gathers them in the order
+reports list them. Probes (calls of student functions) are described as data, run by the worker.
+"""
+
+from __future__ import annotations
+
+from autograder.checks import plots, preprocessing, training, variants
+
+
+def catalog() -> list:
+    return [*preprocessing.checks(), *training.checks(), *plots.checks(), *variants.checks()]

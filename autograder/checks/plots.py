@@ -1,0 +1,182 @@
+"""Checks of mnist_tasks.plots: the structure of each returned Figure (contract table 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.core import Check, Evidence, Verdict
+
+FIGURE = "matplotlib.figure.Figure"
+RED = "#ff0000"
+SEED = 4242
+
+WITH_VALIDATION = {"loss": [0.62, 0.31, 0.24, 0.2], "accuracy": [0.83, 0.91, 0.93, 0.94],
+                   "val_loss": [0.35, 0.27, 0.25, 0.26], "val_accuracy": [0.9, 0.92, 0.93, 0.925]}
+WITHOUT_VALIDATION = {"loss": [0.5, 0.3, 0.25], "accuracy": [0.85, 0.9, 0.92]}
+
+
+def _figure_probe(probe_id, task, args=(), kwargs=None, arrays=None):
+    return {"id": probe_id, "module": "plots", "task": task, "kind": "figure", "args": list(args),
+            "kwargs": kwargs or {}, "_arrays": arrays or {}}
+
+
+def _figure(evidence: Evidence, probe_id):
+    failure = evidence.failure(probe_id, FIGURE)
+    return (failure, None) if failure else (None, evidence.result(probe_id))
+
+
+def _has_series(axes, values):
+    return any(len(line["y"]) == len(values) and np.allclose(line["y"], values) for line in axes["lines"])
+
+
+def _history_checks():
+    with_val = _figure_probe("plot_history.validation", "plot_history", [{"keras_history": WITH_VALIDATION}])
+    without = _figure_probe("plot_history.train_only", "plot_history", [{"keras_history": WITHOUT_VALIDATION}])
+
+    def panels(evidence):
+        failure, figure = _figure(evidence, with_val["id"])
+        if failure:
+            return failure
+        axes = figure["axes"]
+        if len(axes) != 2:
+            return Verdict.failed(f"パネルが {len(axes)} 枚です (期待: 損失と精度の 2 枚)。",
+                                  f"{len(axes)} panels, expected 2 (loss and accuracy).")
+        for metric in ("loss", "accuracy"):
+            train, validation = WITH_VALIDATION[metric], WITH_VALIDATION[f"val_{metric}"]
+            if not any(_has_series(a, train) and _has_series(a, validation) for a in axes):
+                return Verdict.failed(f"{metric} と val_{metric} の線が同じパネルにありません。",
+                                      f"no panel shows both the {metric} and val_{metric} lines.")
+        return Verdict.passed()
+
+    def labels(evidence):
+        failure, figure = _figure(evidence, with_val["id"])
+        if failure:
+            return failure
+        for index, axes in enumerate(figure["axes"]):
+            if "epoch" not in axes["xlabel"].lower() and "エポック" not in axes["xlabel"]:
+                return Verdict.failed(f"パネル {index + 1} の x 軸ラベルが {axes['xlabel']!r} です (期待: 'epoch')。",
+                                      f"panel {index + 1} has x label {axes['xlabel']!r}, expected 'epoch'.")
+            if not axes["ylabel"]:
+                return Verdict.failed(f"パネル {index + 1} に y 軸ラベルがありません。", f"panel {index + 1} has no y label.")
+            if not axes["legend"] or len(axes["legend"]) < 2:
+                return Verdict.failed(f"パネル {index + 1} に train と validation の凡例がありません。",
+                                      f"panel {index + 1} lacks a legend naming train and validation.")
+        return Verdict.passed()
+
+    def train_only(evidence):
+        failure, figure = _figure(evidence, without["id"])
+        if failure:
+            return failure
+        counts = [len(axes["lines"]) for axes in figure["axes"]]
+        if len(counts) != 2 or counts != [1, 1]:
+            return Verdict.failed(f"検証データなしの履歴で、パネルごとの線の数が {counts} です (期待: [1, 1])。",
+                                  f"with no validation data, the panels hold {counts} lines, expected [1, 1].")
+        return Verdict.passed()
+
+    return [
+        Check("plot_history: two panels, loss and accuracy, train and validation lines", "plot_history", 1.0,
+              [with_val], panels),
+        Check("plot_history: 'epoch' x labels, y labels and legends", "plot_history", 1.0, [with_val], labels),
+        Check("plot_history: no validation line without validation data", "plot_history", 1.0, [without], train_only),
+    ]
+
+
+def _predictions_checks():
+    rng = np.random.default_rng(SEED)
+    images = rng.random((60, 28, 28), dtype=np.float32)
+    true = rng.integers(0, 10, size=60)
+    predicted = true.copy()
+    mistakes = sorted(int(i) for i in rng.choice(50, size=6, replace=False))
+    predicted[mistakes] = (true[mistakes] + rng.integers(1, 10, size=6)) % 10
+    arrays = {"pp.images.npy": images, "pp.predicted.npy": predicted, "pp.true.npy": true}
+    args = [{"npy": "pp.images.npy"}, {"npy": "pp.predicted.npy"}, {"npy": "pp.true.npy"}]
+    default = _figure_probe("plot_predictions.default", "plot_predictions", args, arrays=arrays)
+    small = _figure_probe("plot_predictions.small", "plot_predictions", args,
+                          {"count": {"value": 12}, "columns": {"value": 4}}, arrays)
+
+    def grid(probe, count, shape):
+        def evaluate(evidence):
+            failure, figure = _figure(evidence, probe["id"])
+            if failure:
+                return failure
+            axes = figure["axes"]
+            if len(axes) != count:
+                return Verdict.failed(f"画像が {len(axes)} 枚です (期待: {count})。", f"{len(axes)} images, expected {count}.")
+            if axes[0]["grid"] != list(shape):
+                return Verdict.failed(f"配置が {axes[0]['grid']} です (期待: {list(shape)} 行×列)。",
+                                      f"grid {axes[0]['grid']}, expected {list(shape)} (rows, columns).")
+            for index, panel in enumerate(axes[:count]):
+                shown = panel["images"]
+                if len(shown) != 1 or shown[0]["shape"] != [28, 28] or shown[0]["cmap"] != "gray":
+                    return Verdict.failed(f"{index} 番目のパネルが 28×28 のグレースケール画像ではありません。",
+                                          f"panel {index} is not one 28×28 grayscale image.")
+                if not np.allclose(shown[0]["data"], images[index], atol=1e-5):
+                    return Verdict.failed(f"{index} 番目のパネルの画像が images[{index}] ではありません。",
+                                          f"panel {index} does not show images[{index}].")
+            return Verdict.passed()
+        return evaluate
+
+    def titles(evidence):
+        failure, figure = _figure(evidence, default["id"])
+        if failure:
+            return failure
+        for index, panel in enumerate(figure["axes"][:50]):
+            wrong = index in mistakes
+            expected = f"{predicted[index]}({true[index]})" if wrong else f"{predicted[index]}"
+            if panel["title"] != expected:
+                return Verdict.failed(f"{index} 番目のタイトルが {panel['title']!r} です (期待: {expected!r})。",
+                                      f"panel {index} is titled {panel['title']!r}, expected {expected!r}.")
+            if (panel["title_background"] == RED) != wrong:
+                state_ja, state_en = ("誤りなのに赤背景がありません", "a mistake without a red background") if wrong else \
+                    ("正解なのに赤背景です", "a correct prediction on a red background")
+                return Verdict.failed(f"{index} 番目: {state_ja}。", f"panel {index}: {state_en}.")
+        return Verdict.passed()
+
+    return [
+        Check("plot_predictions: the first 50 images in 10 rows × 5 columns, grayscale 28×28", "plot_predictions", 1.0,
+              [default], grid(default, 50, (10, 5))),
+        Check("plot_predictions: titled with the prediction, mistakes 'pred(true)' on red", "plot_predictions", 1.0,
+              [default], titles),
+        Check("plot_predictions: count=12, columns=4 → 3 × 4", "plot_predictions", 1.0, [small], grid(small, 12, (3, 4))),
+    ]
+
+
+def _weights_checks():
+    kernel = np.random.default_rng(SEED + 1).normal(size=(784, 16)).astype(np.float32)
+    arrays = {"weights.kernel.npy": kernel}
+    spec = {"dense_model": {"input_shape": [28, 28], "units": 16, "kernel": "weights.kernel.npy"}}
+    default = _figure_probe("plot_first_layer_weights.default", "plot_first_layer_weights", [spec], arrays=arrays)
+    wide = _figure_probe("plot_first_layer_weights.wide", "plot_first_layer_weights", [spec],
+                         {"columns": {"value": 8}}, arrays)
+
+    def images(probe, shape):
+        def evaluate(evidence):
+            failure, figure = _figure(evidence, probe["id"])
+            if failure:
+                return failure
+            axes = figure["axes"]
+            if len(axes) != 16:
+                return Verdict.failed(f"画像が {len(axes)} 枚です (期待: ユニット数 16)。", f"{len(axes)} images, expected 16 (one per unit).")
+            if axes[0]["grid"] != list(shape):
+                return Verdict.failed(f"配置が {axes[0]['grid']} です (期待: {list(shape)})。",
+                                      f"grid {axes[0]['grid']}, expected {list(shape)}.")
+            for unit, panel in enumerate(axes):
+                shown = panel["images"]
+                if len(shown) != 1 or shown[0]["shape"] != [28, 28] or shown[0]["cmap"] != "gray":
+                    return Verdict.failed(f"ユニット {unit} が 28×28 のグレースケール画像ではありません。",
+                                          f"unit {unit} is not drawn as one 28×28 grayscale image.")
+                if not np.allclose(shown[0]["data"], kernel[:, unit].reshape(28, 28), atol=1e-5):
+                    return Verdict.failed(f"ユニット {unit} の画像が重み kernel[:, {unit}] ではありません (行順 28×28)。",
+                                          f"unit {unit} does not show kernel[:, {unit}] reshaped row by row to 28×28.")
+            return Verdict.passed()
+        return evaluate
+
+    return [
+        Check("plot_first_layer_weights: each of 16 units as its 28×28 weights, 4 columns", "plot_first_layer_weights",
+              1.0, [default], images(default, (4, 4))),
+        Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide], images(wide, (2, 8))),
+    ]
+
+
+def checks() -> list[Check]:
+    return [*_history_checks(), *_predictions_checks(), *_weights_checks()]

@@ -1,0 +1,130 @@
+"""Checks of mnist_tasks.preprocessing: values, shapes, dtypes, untouched inputs (contract table 1).
+
+Inputs are random but seeded, so a grading run is repeatable and hard-coded answers fail. The
+hidden checks use other seeds and sizes than the public ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.core import Check, Evidence, Verdict, compare_arrays
+
+PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
+
+
+def _probe(probe_id, task, arrays, **extra):
+    args = [{"npy": f"{probe_id}.{name}.npy"} for name in arrays]
+    return {"id": probe_id, "module": "preprocessing", "task": task, "kind": "array", "args": args,
+            "_arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
+
+
+def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, **compare):
+    def evaluate(evidence: Evidence) -> Verdict:
+        problem = evidence.failure(probe["id"], "numpy.ndarray")
+        if problem:
+            return problem
+        verdict = compare_arrays(evidence.array(probe["id"]), expected, **compare)
+        if verdict.fraction < 1:
+            return verdict
+        if unchanged and evidence.result(probe["id"]).get("inputs_changed"):
+            return Verdict.failed("入力配列が書き換えられています。新しい配列を返してください。",
+                                  "the input array was modified; return a new array instead.")
+        return verdict
+    return Check(f"{task}: {name}", task, points, [probe], evaluate, hidden=hidden)
+
+
+def _images(rng, count, dtype=np.uint8):
+    return rng.integers(0, 256, size=(count, 28, 28)).astype(dtype)
+
+
+def checks() -> list[Check]:
+    result = []
+    for hidden, seed in ((False, PUBLIC_SEED), (True, HIDDEN_SEED)):
+        rng = np.random.default_rng(seed)
+        tag = "hidden" if hidden else "public"
+        suffix = " (hidden inputs)" if hidden else ""
+        count = int(rng.integers(7, 40))
+
+        # normalize
+        images = _images(rng, count)
+        probe = _probe(f"normalize.{tag}.images", "normalize", {"images": images})
+        result.append(_array_check(f"random images → float32 in [0, 1], input unchanged{suffix}", "normalize",
+                                   probe, images.astype(np.float32) / np.float32(255), hidden, exact_dtype=np.float32))
+        if not hidden:
+            fixed = np.array([[0, 1, 51, 127, 128, 254, 255]], np.uint8)
+            probe = _probe("normalize.fixed", "normalize", {"images": fixed})
+            result.append(_array_check("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "normalize", probe,
+                                       fixed.astype(np.float32) / np.float32(255), exact_dtype=np.float32))
+        other_shape = rng.integers(0, 256, size=tuple(int(n) for n in rng.integers(2, 6, size=3))).astype(np.uint8)
+        probe = _probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
+        result.append(_array_check(f"any shape is kept{suffix}", "normalize", probe,
+                                   other_shape.astype(np.float32) / np.float32(255), hidden, exact_dtype=np.float32))
+
+        # flatten
+        images = _images(rng, count)
+        probe = _probe(f"flatten.{tag}.uint8", "flatten", {"images": images})
+        result.append(_array_check(f"(N, 28, 28) → (N, 784), rows in C order{suffix}", "flatten", probe,
+                                   images.reshape(count, 784), hidden, exact_dtype=np.uint8))
+        floats = rng.random((count, 28, 28), dtype=np.float32)
+        probe = _probe(f"flatten.{tag}.float32", "flatten", {"images": floats})
+        result.append(_array_check(f"float32 stays float32{suffix}", "flatten", probe,
+                                   floats.reshape(count, 784), hidden, exact_dtype=np.float32))
+
+        # add_channel_axis
+        images = _images(rng, count)
+        probe = _probe(f"add_channel_axis.{tag}.uint8", "add_channel_axis", {"images": images})
+        result.append(_array_check(f"(N, 28, 28) → (N, 28, 28, 1){suffix}", "add_channel_axis", probe,
+                                   images[..., np.newaxis], hidden, exact_dtype=np.uint8))
+        probe = _probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
+        result.append(_array_check(f"float32 stays float32{suffix}", "add_channel_axis", probe,
+                                   floats[..., np.newaxis], hidden, exact_dtype=np.float32))
+
+        # one_hot
+        labels = rng.integers(0, 10, size=count).astype(np.uint8)
+        probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
+        result.append(_array_check(f"random labels → (N, 10) float32 rows with one 1.0{suffix}", "one_hot",
+                                   probe, np.eye(10, dtype=np.float32)[labels], hidden, exact_dtype=np.float32))
+        classes = int(rng.integers(11, 16))
+        many = rng.integers(0, classes, size=count).astype(np.int64)
+        probe = _probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
+                       kwargs={"num_classes": {"value": classes}})
+        result.append(_array_check(f"num_classes={classes} → (N, {classes}){suffix}", "one_hot", probe,
+                                   np.eye(classes, dtype=np.float32)[many], hidden, exact_dtype=np.float32))
+        if not hidden:
+            fixed = np.array([5, 0, 9], np.uint8)
+            handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
+            result.append(_array_check("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)", "one_hot",
+                                       handout_probe, np.eye(10, dtype=np.float32)[fixed], exact_dtype=np.float32))
+            result.append(_without_to_categorical([handout_probe, probe]))
+
+        # labels_from_scores
+        logits = rng.normal(size=(count, 10)).astype(np.float32)
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        probe = _probe(f"labels_from_scores.{tag}.probabilities", "labels_from_scores", {"scores": probabilities})
+        result.append(_array_check(f"softmax probabilities → (N,) integer classes{suffix}", "labels_from_scores",
+                                   probe, probabilities.argmax(axis=1), hidden, integer_dtype=True))
+        wide = (rng.normal(size=(count, 7)) - 5).astype(np.float64)
+        probe = _probe(f"labels_from_scores.{tag}.logits", "labels_from_scores", {"scores": wide})
+        result.append(_array_check(f"negative logits, 7 classes{suffix}", "labels_from_scores", probe,
+                                   wide.argmax(axis=1), hidden, integer_dtype=True))
+        encoded = np.eye(10, dtype=np.float32)[labels]
+        probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
+        result.append(_array_check(f"one-hot rows back to labels{suffix}", "labels_from_scores", probe,
+                                   labels, hidden, integer_dtype=True))
+    return result
+
+
+def _without_to_categorical(probes):
+    """one_hot is written with NumPy: keras' to_categorical must not be called (and answers must be right)."""
+    def evaluate(evidence: Evidence) -> Verdict:
+        for probe in probes:
+            problem = evidence.failure(probe["id"], "numpy.ndarray")
+            if problem:
+                return problem
+            if evidence.result(probe["id"])["to_categorical_calls"]:
+                return Verdict.failed("to_categorical が呼ばれました。NumPy だけで書いてください (例: np.eye や添字代入)。",
+                                      "to_categorical was called; write one_hot with NumPy alone (e.g. np.eye or index assignment).")
+        return Verdict.passed()
+    # Shares the value checks' probes (same ids): the student's code is not called again.
+    return Check("one_hot: written with NumPy, not to_categorical", "one_hot", 1.0, probes, evaluate)

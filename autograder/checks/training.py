@@ -1,0 +1,118 @@
+"""Checks of mnist_tasks.training: choose_loss and early_stopping (compile_model is checked per variant)."""
+
+from __future__ import annotations
+
+from autograder.core import Check, Evidence, Text, Verdict
+
+LOSS_CLASSES = {True: "CategoricalCrossentropy", False: "SparseCategoricalCrossentropy"}
+LOSS_NAMES = {True: "categorical_crossentropy", False: "sparse_categorical_crossentropy"}
+
+
+def describe_expected_loss(one_hot_labels: bool, from_logits: bool) -> str:
+    return f"{LOSS_CLASSES[one_hot_labels]}(from_logits={from_logits})"
+
+
+def loss_problem(loss: dict, one_hot_labels: bool, from_logits: bool) -> Text | None:
+    """None when ``loss`` (as the worker described it) is the matching cross-entropy."""
+    expected = describe_expected_loss(one_hot_labels, from_logits)
+    kind = loss.get("kind")
+    if kind == "instance":
+        actual = f"{loss['class']}(from_logits={loss.get('from_logits')})"
+        if loss["class"] == LOSS_CLASSES[one_hot_labels] and loss.get("from_logits") is from_logits:
+            return None
+    elif kind in ("string", "function"):
+        # A name means from_logits=False; equivalent exactly when no logits are involved.
+        actual = repr(loss["name"]) if kind == "string" else f"keras.losses.{loss['name']}"
+        if loss["name"] == LOSS_NAMES[one_hot_labels] and not from_logits:
+            return None
+        if loss["name"] == LOSS_NAMES[one_hot_labels]:
+            return Text(f"損失が {actual} ですが、出力はロジットなので from_logits=True が必要です (期待: {expected})。",
+                        f"the loss is {actual}, but the outputs are logits and need from_logits=True (expected {expected}).")
+    else:
+        actual = loss.get("type") or kind
+    hint_ja = "one-hot ラベルなら Categorical、整数ラベルなら Sparse です。" if not actual.startswith(LOSS_CLASSES[one_hot_labels]) else \
+        "出力に softmax がなければ from_logits=True です。"
+    hint_en = "one-hot labels take Categorical, integer labels Sparse." if not actual.startswith(LOSS_CLASSES[one_hot_labels]) else \
+        "outputs without softmax are logits: from_logits=True."
+    return Text(f"損失が {actual} です (期待: {expected})。{hint_ja}", f"the loss is {actual}, expected {expected}. {hint_en}")
+
+
+def _choose_loss_check(one_hot_labels: bool) -> Check:
+    probes = [{"id": f"choose_loss.{one_hot_labels}.{from_logits}", "module": "training", "task": "choose_loss",
+               "kind": "loss", "args": [{"value": one_hot_labels}, {"value": from_logits}]}
+              for from_logits in (True, False)]
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        problems = []
+        for probe, from_logits in zip(probes, (True, False)):
+            failure = evidence.failure(probe["id"])
+            if failure:
+                return failure
+            problem = loss_problem(evidence.result(probe["id"]), one_hot_labels, from_logits)
+            if problem:
+                problems.append(Text(f"from_logits={from_logits}: ", f"from_logits={from_logits}: ") + problem)
+        if not problems:
+            return Verdict.passed()
+        message = problems[0] if len(problems) == 1 else problems[0] + Text(" / ", " / ") + problems[1]
+        return Verdict(1.0 - len(problems) / 2, message)
+
+    labels = "one-hot labels (categorical)" if one_hot_labels else "integer labels (sparse)"
+    return Check(f"choose_loss: {labels}, logits and softmax", "choose_loss", 1.0, probes, evaluate)
+
+
+def _early_stopping_config(name, kwargs, expected) -> Check:
+    probe = {"id": f"early_stopping.{name}", "module": "training", "task": "early_stopping", "kind": "callback",
+             "kwargs": {key: {"value": value} for key, value in kwargs.items()}}
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = evidence.failure(probe["id"])
+        if failure:
+            return failure
+        result = evidence.result(probe["id"])
+        if not result["is_early_stopping"]:
+            return Verdict.failed(f"{result['type']} が返されました (期待: keras.callbacks.EarlyStopping)。",
+                                  f"returned a {result['type']}, expected a keras.callbacks.EarlyStopping.")
+        wrong = [f"{key}={result.get(key)!r} (≠ {value!r})" for key, value in expected.items() if result.get(key) != value]
+        if wrong:
+            return Verdict.failed("設定が違います: " + ", ".join(wrong), "wrong settings: " + ", ".join(wrong))
+        return Verdict.passed()
+
+    call = "early_stopping(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
+    return Check(f"early_stopping: {call} is configured as asked", "early_stopping", 1.0, [probe], evaluate)
+
+
+def _early_stopping_run() -> Check:
+    probe = {"id": "early_stopping.run", "module": "training", "task": "early_stopping", "kind": "callback",
+             "run": True}
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = evidence.failure(probe["id"])
+        if failure:
+            return failure
+        result = evidence.result(probe["id"])
+        run = result.get("run")
+        if not run:
+            return Verdict.failed("EarlyStopping ではないので学習で試せません。", "not an EarlyStopping, so it cannot be tried in training.")
+        # Validation loss rises from epoch 2 on: patience 0 stops after epoch 2 and restores epoch 1.
+        if run["epochs_run"] != 2:
+            return Verdict.failed(
+                f"検証損失が悪化した後も学習が続きました ({run['epochs_run']} エポック、期待: 2)。",
+                f"training went on after the validation loss got worse ({run['epochs_run']} epochs, expected 2).")
+        if abs(run["final_val_loss"] - run["val_loss"][0]) > 1e-6 * max(1.0, run["val_loss"][0]):
+            return Verdict.failed("最良のエポックの重みに戻っていません (restore_best_weights)。",
+                                  "the weights of the best epoch were not restored (restore_best_weights).")
+        return Verdict.passed()
+
+    return Check("early_stopping: really stops training and restores the best weights", "early_stopping", 1.0,
+                 [probe], evaluate)
+
+
+def checks() -> list[Check]:
+    return [
+        _choose_loss_check(False),
+        _choose_loss_check(True),
+        _early_stopping_config("defaults", {}, {"monitor": "val_loss", "patience": 0, "restore_best_weights": True}),
+        _early_stopping_config("arguments", {"patience": 3, "monitor": "val_accuracy", "restore_best_weights": False},
+                               {"monitor": "val_accuracy", "patience": 3, "restore_best_weights": False}),
+        _early_stopping_run(),
+    ]

@@ -1,0 +1,161 @@
+"""Checks of every handout variant: layers, parameters, compile settings, and accuracy after training.
+
+The worker calls the student's builder with the variant's arguments and their ``compile_model``
+on the result; the grader reads the architecture JSON, rebuilds it itself, and — for accuracy —
+trains it with the budget and seed of the variant table (``autograder.training``).
+"""
+
+from __future__ import annotations
+
+from autograder import architecture
+from autograder.checks.training import loss_problem
+from autograder.core import Check, Evidence, Text, Verdict
+from mnist_kit.variants import VARIANTS, Variant
+
+MODEL = "keras.Model"
+DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
+
+
+def build_probe(variant: Variant) -> dict:
+    kwargs = {}
+    for key, value in variant.build_kwargs.items():
+        kwargs[key] = {"value": list(value), "tuple": True} if isinstance(value, tuple) else {"value": value}
+    return {"id": f"variant.{variant.id}", "module": "models", "task": variant.builder, "kind": "model",
+            "kwargs": kwargs, "compile": {"optimizer": variant.optimizer, "one_hot_labels": variant.one_hot_labels}}
+
+
+def model_failure(evidence: Evidence, variant: Variant) -> Verdict | None:
+    failure = evidence.failure(f"variant.{variant.id}", MODEL)
+    if failure:
+        return Verdict(0.0, Text(f"{variant.builder}: ", f"{variant.builder}: ") + failure.message)
+    return None
+
+
+def call_text(variant: Variant) -> str:
+    arguments = ", ".join(f"{key}={value!r}" for key, value in variant.build_kwargs.items())
+    return f"{variant.builder}({arguments})"
+
+
+def _layers(variant: Variant):
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = model_failure(evidence, variant)
+        if failure:
+            return failure
+        model_json = evidence.result(f"variant.{variant.id}")["json"]
+        try:
+            actual = architecture.layer_rows(model_json)
+            shape = architecture.input_shape(model_json)
+        except architecture.ArchitectureError as error:
+            return Verdict.failed(f"モデルを読めません: {error}", f"cannot read the model: {error}")
+        expected_shape = architecture.expected_input_shape(variant)
+        lines, wrong = architecture.diff_table(architecture.expected_rows(variant), actual)
+        if wrong:
+            table = "\n".join(lines)
+            return Verdict.failed(f"{call_text(variant)} の層が {wrong} か所違います:\n{table}",
+                                  f"{call_text(variant)} differs from the contract in {wrong} layer(s):\n{table}")
+        if shape != expected_shape:
+            return Verdict.failed(f"入力の形が {shape} です (期待: {expected_shape})。",
+                                  f"input shape {shape}, expected {expected_shape}.")
+        return Verdict.passed()
+    return Check(f"variant {variant.id}: layers of {call_text(variant)}", f"variant {variant.id}", 1.0,
+                 [build_probe(variant)], evaluate)
+
+
+def _parameters(variant: Variant):
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = model_failure(evidence, variant)
+        if failure:
+            return failure
+        from autograder import training
+
+        try:
+            model = training.rebuild(architecture.canonical_json(evidence.result(f"variant.{variant.id}")["json"]))
+        except (architecture.ArchitectureError, training.UnsafeModel) as error:
+            return Verdict.failed(f"モデルを再構築できません: {error}", f"cannot rebuild the model: {error}")
+        except Exception as error:  # Keras's own deserialisation errors
+            return Verdict.failed(f"モデルを再構築できません: {type(error).__name__}: {error}",
+                                  f"cannot rebuild the model: {type(error).__name__}: {error}")
+        count = model.count_params()
+        if count != variant.params:
+            return Verdict.failed(f"パラメータ数が {count:,} です (期待: {variant.params:,})。",
+                                  f"{count:,} parameters, expected {variant.params:,}.")
+        return Verdict.passed(Text(f"{count:,} パラメータ", f"{count:,} parameters"))
+    return Check(f"variant {variant.id}: exactly {variant.params:,} parameters", f"variant {variant.id}", 1.0,
+                 [build_probe(variant)], evaluate)
+
+
+def _compile(variant: Variant):
+    from_logits = not variant.output_is_softmax
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = model_failure(evidence, variant)
+        if failure:
+            return failure
+        result = evidence.result(f"variant.{variant.id}")
+        if result.get("compiled"):
+            return Verdict.failed(f"{variant.builder} はコンパイル前のモデルを返す必要があります。",
+                                  f"{variant.builder} must return an uncompiled model.")
+        compiled = result.get("compile")
+        if compiled is None:
+            return Verdict.failed("compile_model を試せませんでした。", "compile_model could not be tried.")
+        problems = []
+        if not compiled["returned_same"]:
+            problems.append(Text("compile_model は受け取ったモデルを返す必要があります", "compile_model must return the model it was given"))
+        if not compiled["compiled"]:
+            problems.append(Text("モデルがコンパイルされていません", "the model is not compiled"))
+        else:
+            loss = loss_problem(compiled["loss"], variant.one_hot_labels, from_logits)
+            if loss:
+                problems.append(loss)
+            optimizer = (compiled.get("optimizer") or "").lower()
+            if optimizer != variant.optimizer:
+                problems.append(Text(f"最適化手法が {compiled.get('optimizer')} です (期待: {variant.optimizer})",
+                                     f"optimizer {compiled.get('optimizer')}, expected {variant.optimizer}"))
+            elif compiled.get("learning_rate") is not None and \
+                    abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[variant.optimizer]) > 1e-9:
+                problems.append(Text(f"学習率が {compiled['learning_rate']} です (Keras の既定値 {DEFAULT_LEARNING_RATES[variant.optimizer]} のはず)",
+                                     f"learning rate {compiled['learning_rate']}, expected Keras's default {DEFAULT_LEARNING_RATES[variant.optimizer]}"))
+            if "accuracy" not in str(compiled.get("metrics")).lower() and "acc" not in str(compiled.get("metrics")).lower():
+                problems.append(Text('metrics=["accuracy"] がありません', 'metrics=["accuracy"] is missing'))
+        if problems:
+            message = problems[0]
+            for problem in problems[1:]:
+                message = message + Text("。", "; ") + problem
+            return Verdict(0.0, message)
+        return Verdict.passed()
+
+    return Check(f"variant {variant.id}: compile_model(optimizer={variant.optimizer!r}, "
+                 f"one_hot_labels={variant.one_hot_labels}) sets the loss and optimizer", f"variant {variant.id}", 1.0,
+                 [build_probe(variant)], evaluate)
+
+
+def _accuracy(variant: Variant):
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = model_failure(evidence, variant)
+        if failure:
+            return failure
+        outcome = evidence.trained.get(variant.id)
+        if isinstance(outcome, Text):
+            return Verdict(0.0, outcome)
+        if outcome is None:
+            return Verdict.failed("学習されませんでした。", "the model was not trained.")
+        budget = variant.budget
+        text = (f"{outcome.accuracy:.4f} (threshold {variant.threshold:.3f}; handout "
+                f"{variant.handout_accuracy if variant.handout_accuracy is not None else '—'}; {outcome.epochs_run} epoch(s), "
+                f"batch {budget.batch_size})")
+        text_ja = (f"テスト精度 {outcome.accuracy:.4f} (基準 {variant.threshold:.3f}、ハンドアウト "
+                   f"{variant.handout_accuracy if variant.handout_accuracy is not None else '—'}、{outcome.epochs_run} エポック、"
+                   f"バッチ {budget.batch_size})")
+        if outcome.accuracy < variant.threshold:
+            return Verdict.failed(text_ja + " — 基準に届きません。", "test accuracy " + text + " — below the threshold.")
+        return Verdict.passed(Text(text_ja, "test accuracy " + text))
+
+    return Check(f"variant {variant.id}: test accuracy after the grader's brief training ≥ {variant.threshold:.3f}",
+                 f"variant {variant.id}", 2.0, [build_probe(variant)], evaluate, needs_training=True)
+
+
+def checks() -> list[Check]:
+    result = []
+    for variant in VARIANTS:
+        result += [_layers(variant), _parameters(variant), _compile(variant), _accuracy(variant)]
+    return result

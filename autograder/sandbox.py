@@ -25,7 +25,7 @@ class Limits:
     probe_seconds: float = 30.0        # wall time of one student call
     startup_seconds: float = 90.0      # worker start-up: Python, NumPy, Keras imports
     cpu_seconds: int = 600             # CPU time of a worker process (RLIMIT_CPU)
-    memory_bytes: int = 8 << 30        # address space of a worker (RLIMIT_AS); TF reserves ~3 GiB
+    memory_bytes: int = 4 << 30        # address space of a worker (RLIMIT_AS); TF's peak is ~2.6 GiB
     file_bytes: int = 256 << 20        # largest file a worker may write (RLIMIT_FSIZE)
 
 
@@ -89,9 +89,16 @@ def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: 
                 if probe["id"] not in results:
                     results[probe["id"]] = {"status": "crashed", "message": "worker ended before this probe"}
             break
-        results[failed[0]] = failed[1]
-        index = next(i for i, probe in enumerate(remaining) if probe["id"] == failed[0])
+        failed_id, outcome = failed
+        results[failed_id] = outcome
+        index = next(i for i, probe in enumerate(remaining) if probe["id"] == failed_id)
+        culprit = (remaining[index]["module"], remaining[index]["task"])
         remaining = [probe for probe in remaining[index + 1:] if probe["id"] not in results]
+        # A function that hung or killed its worker once is not called again: each retry would
+        # cost a worker start-up and the full time limit for the same verdict.
+        for probe in [p for p in remaining if (p["module"], p["task"]) == culprit]:
+            results[probe["id"]] = dict(outcome, repeated=True)
+        remaining = [probe for probe in remaining if probe["id"] not in results]
     return dict(results)
 
 

@@ -1,0 +1,42 @@
+"""`pytest autograder/`: the students' self-check and the instructors' --submission solutions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from autograder.grade import select
+from tests.conftest import REPO
+
+# Everything but the trained-accuracy checks, to keep this quick; test_grader_command trains.
+QUICK = "not accuracy"
+
+
+def run_pytest(*arguments):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "pytest", "autograder/", "-q", "-p", "no:cacheprovider", *arguments],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+
+
+def test_reference_passes_the_public_checks():
+    result = run_pytest("--submission", "solutions", "-k", QUICK, "--lang", "en")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "public checks passed" in result.stdout and "hidden checks run at grading" in result.stdout
+    assert "all tests passed" not in result.stdout
+
+
+def test_instructor_run_with_hidden_checks_says_all_checks_passed():
+    result = run_pytest("--submission", "solutions", "--hidden", "-k", f"{QUICK} and (one_hot or normalize)", "--lang", "en")
+    assert result.returncode == 0, result.stdout[-3000:]
+    expected = len([c for c in select(only=["one_hot", "normalize"]) if "accuracy" not in c.name])
+    hidden = len([c for c in select(only=["one_hot", "normalize"]) if c.hidden])
+    assert hidden > 0 and f"{expected} passed" in result.stdout
+    assert "all checks passed" in result.stdout and "hidden checks run at grading" not in result.stdout
+
+
+def test_stubs_fail_with_the_graders_message_in_japanese():
+    result = run_pytest("-k", "one_hot or build_cnn", "--lang", "ja")
+    assert result.returncode == 1
+    assert "まだ実装されていません" in result.stdout and "採点: 0 /" in result.stdout
+    assert "Traceback" not in result.stdout

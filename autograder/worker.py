@@ -102,11 +102,26 @@ def _load_argument(spec, workdir):
         return history
     if "dense_model" in spec:
         return _trusted_dense_model(spec["dense_model"], workdir)
+    if "small_model" in spec:
+        return _small_model(spec["small_model"])
     if "keras_model" in spec:
         import keras
 
         return keras.models.model_from_json(spec["keras_model"])
     raise ValueError(f"unknown argument spec {sorted(spec)}")
+
+
+def _small_model(ending):
+    """A 784-16-10 model whose output ends as ``ending`` says, for compile_model's checks."""
+    import keras
+
+    last = {
+        "logits": [keras.layers.Dense(10)],
+        "softmax": [keras.layers.Dense(10, activation="softmax")],
+        "softmax_layer": [keras.layers.Dense(10), keras.layers.Softmax()],
+        "activation_softmax": [keras.layers.Dense(10), keras.layers.Activation("softmax")],
+    }[ending]
+    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(16, activation="relu"), *last])
 
 
 def _trusted_dense_model(spec, workdir):
@@ -161,15 +176,19 @@ def _describe_model(model, probe, args, kwargs):
     if compile_options is not None:
         module = importlib.import_module("mnist_tasks.training")
         returned = module.compile_model(model, **compile_options)
-        described["compile"] = {
-            "returned_same": returned is model,
-            "compiled": bool(getattr(model, "compiled", False)),
-            "loss": _describe_loss(getattr(model, "loss", None)),
-            "optimizer": type(model.optimizer).__name__ if getattr(model, "optimizer", None) is not None else None,
-            "learning_rate": _learning_rate(model),
-            "metrics": _metric_names(model),
-        }
+        described["compile"] = _describe_compiled(model, returned)
     return described
+
+
+def _describe_compiled(model, returned):
+    return {
+        "returned_same": returned is model,
+        "compiled": bool(getattr(model, "compiled", False)),
+        "loss": _describe_loss(getattr(model, "loss", None)),
+        "optimizer": type(model.optimizer).__name__ if getattr(model, "optimizer", None) is not None else None,
+        "learning_rate": _learning_rate(model),
+        "metrics": _metric_names(model),
+    }
 
 
 def _weights_touched(model):
@@ -272,6 +291,9 @@ def run_probe(probe, workdir):
         result = _describe_array(value, probe, workdir, arrays_in)
     elif kind == "model":
         result = _describe_model(value, probe, args, kwargs)
+    elif kind == "compiled":
+        # compile_model on a model the grader built: the result is that model, compiled.
+        result = {"type": "keras.Model", "compile": _describe_compiled(args[0], value)}
     elif kind == "loss":
         result = _describe_loss(value)
     elif kind == "callback":

@@ -6,8 +6,8 @@ reports list them. Probes (calls of student functions) are described as data, ru
 
 from __future__ import annotations
 
-from autograder.checks import plots, preprocessing, training, variants
+from autograder.checks import compiling, plots, preprocessing, training, variants
 
 
 def catalog() -> list:
-    return [*preprocessing.checks(), *training.checks(), *plots.checks(), *variants.checks()]
+    return [*preprocessing.checks(), *training.checks(), *compiling.checks(), *plots.checks(), *variants.checks()]

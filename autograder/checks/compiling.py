@@ -1,0 +1,73 @@
+"""Checks of compile_model on models the grader builds: every label/output combination.
+
+The variant checks call compile_model on the student's own models (sparse + logits, sparse +
+softmax, one-hot + softmax). These add the remaining combination, one-hot labels with logits,
+and outputs that end in a separate Softmax or Activation("softmax") layer or in a sigmoid.
+"""
+
+from __future__ import annotations
+
+from autograder.checks.training import loss_problem
+from autograder.core import Check, Evidence, Text, Verdict
+
+DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
+
+
+def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_logits: bool) -> list[Text]:
+    """What is wrong with a compiled model, as the worker described it; empty when nothing is."""
+    problems = []
+    if not compiled["returned_same"]:
+        problems.append(Text("compile_model は受け取ったモデルを返す必要があります", "compile_model must return the model it was given"))
+    if not compiled["compiled"]:
+        return problems + [Text("モデルがコンパイルされていません", "the model is not compiled")]
+    loss = loss_problem(compiled["loss"], one_hot_labels, from_logits)
+    if loss:
+        problems.append(loss)
+    actual = compiled.get("optimizer")
+    if (actual or "").lower() != optimizer:
+        problems.append(Text(f"最適化手法が {actual} です (期待: {optimizer})", f"optimizer {actual}, expected {optimizer}"))
+    elif compiled.get("learning_rate") is not None and abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[optimizer]) > 1e-9:
+        problems.append(Text(f"学習率が {compiled['learning_rate']} です (Keras の既定値 {DEFAULT_LEARNING_RATES[optimizer]} のはず)",
+                             f"learning rate {compiled['learning_rate']}, expected Keras's default {DEFAULT_LEARNING_RATES[optimizer]}"))
+    if "acc" not in str(compiled.get("metrics")).lower():
+        problems.append(Text('metrics=["accuracy"] がありません', 'metrics=["accuracy"] is missing'))
+    return problems
+
+
+def join(problems: list[Text]) -> Text:
+    message = problems[0]
+    for problem in problems[1:]:
+        message = message + Text("。", "; ") + problem
+    return message
+
+
+CASES = [  # (ending of the model, optimizer, one-hot labels, expected from_logits)
+    ("logits", "adam", True, True),
+    ("softmax_layer", "sgd", False, False),
+    ("activation_softmax", "adam", True, False),
+]
+# No sigmoid-output case: the contract's rule (no softmax → logits) would call it logits, but a
+# student who reads sigmoid outputs as probabilities is not wrong about the handouts; not graded.
+ENDINGS = {"logits": "Dense(10) (logits)", "softmax_layer": "Dense(10) + Softmax()",
+           "activation_softmax": "Dense(10) + Activation('softmax')", "sigmoid": "Dense(10, 'sigmoid')"}
+
+
+def _case(ending, optimizer, one_hot_labels, from_logits) -> Check:
+    probe = {"id": f"compile_model.{ending}", "module": "training", "task": "compile_model", "kind": "compiled",
+             "args": [{"small_model": ending}],
+             "kwargs": {"optimizer": {"value": optimizer}, "one_hot_labels": {"value": one_hot_labels}}}
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = evidence.failure(probe["id"])
+        if failure:
+            return failure
+        problems = compile_problems(evidence.result(probe["id"])["compile"], optimizer, one_hot_labels, from_logits)
+        return Verdict(0.0, join(problems)) if problems else Verdict.passed()
+
+    labels = "one-hot" if one_hot_labels else "integer"
+    return Check(f"compile_model: {ENDINGS[ending]} output, {labels} labels, {optimizer} → from_logits={from_logits}",
+                 "compile_model", 1.0, [probe], evaluate)
+
+
+def checks() -> list[Check]:
+    return [_case(*case) for case in CASES]

@@ -2,7 +2,7 @@
 
 The variant checks call compile_model on the student's own models (sparse + logits, sparse +
 softmax, one-hot + softmax). These add the remaining combination, one-hot labels with logits,
-and outputs that end in a separate Softmax or Activation("softmax") layer or in a sigmoid.
+and outputs that end in a separate Softmax or Activation("softmax") layer.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ CASES = [  # (ending of the model, optimizer, one-hot labels, expected from_logi
 # No sigmoid-output case: the contract's rule (no softmax → logits) would call it logits, but a
 # student who reads sigmoid outputs as probabilities is not wrong about the handouts; not graded.
 ENDINGS = {"logits": "Dense(10) (logits)", "softmax_layer": "Dense(10) + Softmax()",
-           "activation_softmax": "Dense(10) + Activation('softmax')", "sigmoid": "Dense(10, 'sigmoid')"}
+           "activation_softmax": "Dense(10) + Activation('softmax')"}
 
 
 def _case(ending, optimizer, one_hot_labels, from_logits) -> Check:

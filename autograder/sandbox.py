@@ -153,7 +153,10 @@ def _run_worker(package_parent, probes, workdir, limits, attempt):
                     continue  # not the worker's: it writes one JSON object per line
                 if not isinstance(message, dict):
                     continue
-                if "start" in message:
+                # The worker runs the probes in the order sent; a line out of that order was
+                # written by student code, not by the worker, and is ignored.
+                expected = next((p["id"] for p in probes if p["id"] not in finished), None)
+                if "start" in message and current is None and message["start"] == expected:
                     current = message["start"]
                     deadline = time.monotonic() + limits.probe_seconds
                 elif "done" in message and message["done"] == current:

@@ -8,6 +8,7 @@ compare equal: ``activation="relu"``, ``keras.activations.relu``, ``tf.nn.relu``
 
 from __future__ import annotations
 
+import difflib
 import json
 
 from mnist_kit.variants import Variant
@@ -133,14 +134,25 @@ def describe_row(row: dict | None) -> str:
     return f"{row['layer']}({details})"
 
 
+def _aligned(expected: list[dict], actual: list[dict]) -> list[tuple[dict | None, dict | None]]:
+    """Pairs of rows, lined up so that a missing or extra layer shows as one row against '—'."""
+    matcher = difflib.SequenceMatcher(a=[describe_row(row) for row in expected],
+                                      b=[describe_row(row) for row in actual], autojunk=False)
+    pairs = []
+    for _, left_start, left_end, right_start, right_end in matcher.get_opcodes():
+        lefts, rights = expected[left_start:left_end], actual[right_start:right_end]
+        for index in range(max(len(lefts), len(rights))):
+            pairs.append((lefts[index] if index < len(lefts) else None,
+                          rights[index] if index < len(rights) else None))
+    return pairs
+
+
 def diff_table(expected: list[dict], actual: list[dict]) -> tuple[list[str], int]:
     """Side-by-side lines 'expected | actual' with '✗' on differing rows, and the count of them."""
     width = max([len(describe_row(row)) for row in expected] + [8])
     lines = [f"   {'expected / 期待':<{width}} | actual / 実際"]
     wrong = 0
-    for index in range(max(len(expected), len(actual))):
-        left = expected[index] if index < len(expected) else None
-        right = actual[index] if index < len(actual) else None
+    for left, right in _aligned(expected, actual):
         mark = " " if left == right else "✗"
         wrong += left != right
         lines.append(f" {mark} {describe_row(left):<{width}} | {describe_row(right)}")

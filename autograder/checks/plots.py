@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.core import Check, Evidence, Verdict
+from autograder.core import Check, Evidence, Text, Verdict
 
 FIGURE = "matplotlib.figure.Figure"
 RED = "#ff0000"
@@ -20,8 +20,11 @@ def _figure_probe(probe_id, task, args=(), kwargs=None, arrays=None):
             "kwargs": kwargs or {}, "_arrays": arrays or {}}
 
 
-def _figure(evidence: Evidence, probe_id):
+def _figure(evidence: Evidence, probe_id, hint: Text | None = None):
+    """(failure, None) or (None, the figure's description); ``hint`` says what the probe passed when it raised."""
     failure = evidence.failure(probe_id, FIGURE)
+    if failure and hint is not None and evidence.result(probe_id).get("status") == "error":
+        failure = Verdict(0.0, failure.message + hint)
     return (failure, None) if failure else (None, evidence.result(probe_id))
 
 
@@ -31,7 +34,8 @@ def _has_series(axes, values):
 
 def _history_checks():
     with_val = _figure_probe("plot_history.validation", "plot_history", [{"keras_history": WITH_VALIDATION}])
-    without = _figure_probe("plot_history.train_only", "plot_history", [{"keras_history": WITHOUT_VALIDATION}])
+    # The contract takes a History or its .history dict: this probe passes the plain dict.
+    without = _figure_probe("plot_history.train_only", "plot_history", [{"history": WITHOUT_VALIDATION}])
 
     def panels(evidence):
         failure, figure = _figure(evidence, with_val["id"])
@@ -64,7 +68,9 @@ def _history_checks():
         return Verdict.passed()
 
     def train_only(evidence):
-        failure, figure = _figure(evidence, without["id"])
+        failure, figure = _figure(evidence, without["id"], Text(
+            " (この検査は履歴を dict (history.history) で渡します。History と dict の両方を受け付けてください。)",
+            " (this check passes the history as a plain dict, history.history: accept it as well as a History.)"))
         if failure:
             return failure
         counts = [len(axes["lines"]) for axes in figure["axes"]]
@@ -77,7 +83,8 @@ def _history_checks():
         Check("plot_history: two panels, loss and accuracy, train and validation lines", "plot_history", 1.0,
               [with_val], panels),
         Check("plot_history: 'epoch' x labels, y labels and legends", "plot_history", 1.0, [with_val], labels),
-        Check("plot_history: no validation line without validation data", "plot_history", 1.0, [without], train_only),
+        Check("plot_history: no validation line without validation data (a dict, not a History)", "plot_history", 1.0,
+              [without], train_only),
     ]
 
 
@@ -88,15 +95,19 @@ def _predictions_checks():
     predicted = true.copy()
     mistakes = sorted(int(i) for i in rng.choice(50, size=6, replace=False))
     predicted[mistakes] = (true[mistakes] + rng.integers(1, 10, size=6)) % 10
-    arrays = {"pp.images.npy": images, "pp.predicted.npy": predicted, "pp.true.npy": true}
+    # The contract takes (N, 28, 28), (N, 784) or (N, 28, 28, 1) images: the small probe passes (N, 784).
+    arrays = {"pp.images.npy": images, "pp.flat_images.npy": images.reshape(len(images), 784),
+              "pp.predicted.npy": predicted, "pp.true.npy": true}
     args = [{"npy": "pp.images.npy"}, {"npy": "pp.predicted.npy"}, {"npy": "pp.true.npy"}]
     default = _figure_probe("plot_predictions.default", "plot_predictions", args, arrays=arrays)
-    small = _figure_probe("plot_predictions.small", "plot_predictions", args,
+    small = _figure_probe("plot_predictions.small", "plot_predictions", [{"npy": "pp.flat_images.npy"}, *args[1:]],
                           {"count": {"value": 12}, "columns": {"value": 4}}, arrays)
+    flat_hint = Text(" (この検査は画像を平坦化した (N, 784) の形で渡します。28×28 に戻して描いてください。)",
+                     " (this check passes the images flattened, shape (N, 784): reshape each to 28×28 to draw it.)")
 
-    def grid(probe, count, shape):
+    def grid(probe, count, shape, hint=None):
         def evaluate(evidence):
-            failure, figure = _figure(evidence, probe["id"])
+            failure, figure = _figure(evidence, probe["id"], hint)
             if failure:
                 return failure
             axes = figure["axes"]
@@ -137,8 +148,15 @@ def _predictions_checks():
               [default], grid(default, 50, (10, 5))),
         Check("plot_predictions: titled with the prediction, mistakes 'pred(true)' on red", "plot_predictions", 1.0,
               [default], titles),
-        Check("plot_predictions: count=12, columns=4 → 3 × 4", "plot_predictions", 1.0, [small], grid(small, 12, (3, 4))),
+        Check("plot_predictions: flattened (N, 784) images, count=12, columns=4 → 3 × 4", "plot_predictions", 1.0,
+              [small], grid(small, 12, (3, 4), flat_hint)),
     ]
+
+
+MODEL_HINT = Text(" (検査のモデル: Input(28, 28) → Flatten → Dense(16, sigmoid) → Dense(10)。"
+                  "最初の Dense 層の重み (784, 16) を描きます。)",
+                  " (the model checked: Input(28, 28) → Flatten → Dense(16, sigmoid) → Dense(10); draw the weights "
+                  "(784, 16) of its first Dense layer.)")
 
 
 def _weights_checks():
@@ -151,7 +169,7 @@ def _weights_checks():
 
     def images(probe, shape):
         def evaluate(evidence):
-            failure, figure = _figure(evidence, probe["id"])
+            failure, figure = _figure(evidence, probe["id"], MODEL_HINT)
             if failure:
                 return failure
             axes = figure["axes"]

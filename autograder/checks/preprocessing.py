@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.core import Check, Evidence, Verdict, compare_arrays
+from autograder.core import Check, Evidence, Text, Verdict, compare_arrays
 
 PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
 
@@ -19,13 +19,18 @@ def _probe(probe_id, task, arrays, **extra):
             "_arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
 
 
-def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, **compare):
+def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), **compare):
+    """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint."""
     def evaluate(evidence: Evidence) -> Verdict:
         problem = evidence.failure(probe["id"], "numpy.ndarray")
         if problem:
             return problem
-        verdict = compare_arrays(evidence.array(probe["id"]), expected, **compare)
+        actual = evidence.array(probe["id"])
+        verdict = compare_arrays(actual, expected, **compare)
         if verdict.fraction < 1:
+            for wrong, hint in mistakes:
+                if compare_arrays(actual, wrong, **compare).fraction == 1:
+                    return Verdict(verdict.fraction, verdict.message + Text(" ", " ") + hint)
             return verdict
         if unchanged and evidence.result(probe["id"]).get("inputs_changed"):
             return Verdict.failed("入力配列が書き換えられています。新しい配列を返してください。",
@@ -36,6 +41,26 @@ def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchange
 
 def _images(rng, count, dtype=np.uint8):
     return rng.integers(0, 256, size=(count, 28, 28)).astype(dtype)
+
+
+BY_256 = Text("256 で割っていませんか? 最大の画素値 255 が 1.0 になるよう 255 で割ってください。",
+              "divided by 256? Divide by 255, so that the largest pixel value 255 becomes 1.0.")
+COLUMN_ORDER = Text("各画像を列ごとに (Fortran 順で) 読んでいます。行ごとに (C 順で) つなげてください。",
+                    "each image was read column by column (Fortran order); join its rows in C order.")
+OFF_BY_ONE = Text("1.0 が 1 列ずれています (off by one)。ラベル k は k 列目 (0 始まり) に置きます。",
+                  "every 1.0 is one column off (off by one): label k goes in column k, counting from 0.")
+
+
+def _normalize_mistakes(images):
+    return [(images.astype(np.float32) / np.float32(256), BY_256)]
+
+
+def _flatten_mistakes(images):
+    return [(images.transpose(0, 2, 1).reshape(images.shape[0], -1), COLUMN_ORDER)]
+
+
+def _one_hot_mistakes(encoded):
+    return [(np.roll(encoded, shift, axis=1), OFF_BY_ONE) for shift in (-1, 1)]
 
 
 def checks() -> list[Check]:
@@ -50,26 +75,31 @@ def checks() -> list[Check]:
         images = _images(rng, count)
         probe = _probe(f"normalize.{tag}.images", "normalize", {"images": images})
         result.append(_array_check(f"random images → float32 in [0, 1], input unchanged{suffix}", "normalize",
-                                   probe, images.astype(np.float32) / np.float32(255), hidden, exact_dtype=np.float32))
+                                   probe, images.astype(np.float32) / np.float32(255), hidden,
+                                   mistakes=_normalize_mistakes(images), exact_dtype=np.float32))
         if not hidden:
             fixed = np.array([[0, 1, 51, 127, 128, 254, 255]], np.uint8)
             probe = _probe("normalize.fixed", "normalize", {"images": fixed})
             result.append(_array_check("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "normalize", probe,
-                                       fixed.astype(np.float32) / np.float32(255), exact_dtype=np.float32))
+                                       fixed.astype(np.float32) / np.float32(255),
+                                       mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32))
         other_shape = rng.integers(0, 256, size=tuple(int(n) for n in rng.integers(2, 6, size=3))).astype(np.uint8)
         probe = _probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
         result.append(_array_check(f"any shape is kept{suffix}", "normalize", probe,
-                                   other_shape.astype(np.float32) / np.float32(255), hidden, exact_dtype=np.float32))
+                                   other_shape.astype(np.float32) / np.float32(255), hidden,
+                                   mistakes=_normalize_mistakes(other_shape), exact_dtype=np.float32))
 
         # flatten
         images = _images(rng, count)
         probe = _probe(f"flatten.{tag}.uint8", "flatten", {"images": images})
         result.append(_array_check(f"(N, 28, 28) → (N, 784), rows in C order{suffix}", "flatten", probe,
-                                   images.reshape(count, 784), hidden, exact_dtype=np.uint8))
+                                   images.reshape(count, 784), hidden, mistakes=_flatten_mistakes(images),
+                                   exact_dtype=np.uint8))
         floats = rng.random((count, 28, 28), dtype=np.float32)
         probe = _probe(f"flatten.{tag}.float32", "flatten", {"images": floats})
         result.append(_array_check(f"float32 stays float32{suffix}", "flatten", probe,
-                                   floats.reshape(count, 784), hidden, exact_dtype=np.float32))
+                                   floats.reshape(count, 784), hidden, mistakes=_flatten_mistakes(floats),
+                                   exact_dtype=np.float32))
 
         # add_channel_axis
         images = _images(rng, count)
@@ -83,19 +113,24 @@ def checks() -> list[Check]:
         # one_hot
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
         probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
+        expected = np.eye(10, dtype=np.float32)[labels]
         result.append(_array_check(f"random labels → (N, 10) float32 rows with one 1.0{suffix}", "one_hot",
-                                   probe, np.eye(10, dtype=np.float32)[labels], hidden, exact_dtype=np.float32))
+                                   probe, expected, hidden, mistakes=_one_hot_mistakes(expected),
+                                   exact_dtype=np.float32))
         classes = int(rng.integers(11, 16))
         many = rng.integers(0, classes, size=count).astype(np.int64)
         probe = _probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
                        kwargs={"num_classes": {"value": classes}})
+        expected = np.eye(classes, dtype=np.float32)[many]
         result.append(_array_check(f"num_classes={classes} → (N, {classes}){suffix}", "one_hot", probe,
-                                   np.eye(classes, dtype=np.float32)[many], hidden, exact_dtype=np.float32))
+                                   expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32))
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
             handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
+            expected = np.eye(10, dtype=np.float32)[fixed]
             result.append(_array_check("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)", "one_hot",
-                                       handout_probe, np.eye(10, dtype=np.float32)[fixed], exact_dtype=np.float32))
+                                       handout_probe, expected, mistakes=_one_hot_mistakes(expected),
+                                       exact_dtype=np.float32))
             result.append(_without_to_categorical([handout_probe, probe]))
 
         # labels_from_scores

@@ -30,10 +30,14 @@ def loss_problem(loss: dict, one_hot_labels: bool, from_logits: bool) -> Text | 
                         f"the loss is {actual}, but the outputs are logits and need from_logits=True (expected {expected}).")
     else:
         actual = loss.get("type") or kind
-    hint_ja = "one-hot ラベルなら Categorical、整数ラベルなら Sparse です。" if not actual.startswith(LOSS_CLASSES[one_hot_labels]) else \
-        "出力に softmax がなければ from_logits=True です。"
-    hint_en = "one-hot labels take Categorical, integer labels Sparse." if not actual.startswith(LOSS_CLASSES[one_hot_labels]) else \
-        "outputs without softmax are logits: from_logits=True."
+    if not actual.startswith(LOSS_CLASSES[one_hot_labels]):
+        hint_ja, hint_en = "one-hot ラベルなら Categorical、整数ラベルなら Sparse です。", \
+            "one-hot labels take Categorical, integer labels Sparse."
+    elif from_logits:
+        hint_ja, hint_en = "出力に softmax がなければ from_logits=True です。", "outputs without softmax are logits: from_logits=True."
+    else:
+        hint_ja, hint_en = "出力が softmax で終わるなら確率なので from_logits=False です。", \
+            "outputs that end in softmax are probabilities: from_logits=False."
     return Text(f"損失が {actual} です (期待: {expected})。{hint_ja}", f"the loss is {actual}, expected {expected}. {hint_en}")
 
 

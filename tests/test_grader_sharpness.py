@@ -1,0 +1,547 @@
+"""The grader is sharp: stubs score zero, and each wrong implementation (mutant) loses points.
+
+Every mutant is the reference with one function broken in a way students break it. It is graded
+on its own, on the subjects it touches (hidden checks included), and must lose points on a check
+whose English message names the problem (``fragment``, matched with runs of whitespace collapsed
+to one space, so that it can quote a line of the layer table). Mistakes in setting a model up (layers,
+activations, optimizer, loss) are graded WITHOUT the accuracy checks: a model with sigmoid instead
+of ReLU, or trained with SGD instead of Adam, still learns, so accuracy alone would not catch it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.grade import grade, select
+from tests.submissions import STUBS, check_names, describe, make_submission
+
+HIDDEN = "(hidden inputs)"
+
+
+def mutant(name, module, source, subjects, fragment, caught_by=None):
+    """``caught_by``: a part of the name of every check that must catch it (e.g. only hidden ones)."""
+    return pytest.param({module: source}, subjects, fragment, caught_by, id=name)
+
+
+def _public_one_hot_answers() -> str:
+    """Source of the list of public one_hot inputs (labels, num_classes), as a student could copy them."""
+    answers = set()
+    for check in select(only=["one_hot"]):
+        if check.hidden:
+            continue
+        for probe in check.probes:
+            labels = next(iter(probe["_arrays"].values()))
+            classes = probe.get("kwargs", {}).get("num_classes", {}).get("value", 10)
+            answers.add((tuple(int(label) for label in labels), classes))
+    return repr(sorted(answers))
+
+
+MUTANTS = [
+    # --- normalize ---------------------------------------------------------------------------------
+    mutant("normalize returns float64 (images / 255.0)", "preprocessing", '''
+def normalize(images):
+    return images / 255.0
+''', ["normalize"], "dtype float64, expected float32"),
+    mutant("normalize divides by 256", "preprocessing", '''
+def normalize(images):
+    return images.astype(np.float32) / 256
+''', ["normalize"], "divided by 256"),
+    mutant("normalize modifies its input in place", "preprocessing", '''
+def normalize(images):
+    scaled = images.astype(np.float32) / 255
+    images[...] = 0   # "free" the raw pixels
+    return scaled
+''', ["normalize"], "the input array was modified"),
+    mutant("normalize returns uint8", "preprocessing", '''
+def normalize(images):
+    return (images / 255).astype(np.uint8)
+''', ["normalize"], "dtype uint8, expected float32"),
+
+    # --- flatten / add_channel_axis ----------------------------------------------------------------
+    mutant("flatten reads each image column by column (Fortran order)", "preprocessing", '''
+def flatten(images):
+    return np.array([image.flatten(order="F") for image in images])
+''', ["flatten"], "column by column (Fortran order)"),
+    mutant("flatten returns one long vector", "preprocessing", '''
+def flatten(images):
+    return images.reshape(-1)
+''', ["flatten"], ", 784)"),
+    mutant("add_channel_axis puts the channel first (N, 1, 28, 28)", "preprocessing", '''
+def add_channel_axis(images):
+    return images[:, np.newaxis]
+''', ["add_channel_axis"], ", 1, 28, 28), expected ("),
+
+    # --- one_hot -----------------------------------------------------------------------------------
+    mutant("one_hot calls to_categorical", "preprocessing", '''
+import keras
+
+
+def one_hot(labels, num_classes=10):
+    return keras.utils.to_categorical(labels, num_classes).astype(np.float32)
+''', ["one_hot"], "to_categorical was called"),
+    mutant("one_hot returns integers", "preprocessing", '''
+def one_hot(labels, num_classes=10):
+    return np.eye(num_classes, dtype=int)[labels]
+''', ["one_hot"], "expected float32"),
+    mutant("one_hot is off by one (label k sets column k-1)", "preprocessing", '''
+def one_hot(labels, num_classes=10):
+    encoded = np.zeros((len(labels), num_classes), dtype=np.float32)
+    for row, label in enumerate(labels):
+        encoded[row, int(label) - 1] = 1.0
+    return encoded
+''', ["one_hot"], "one column off (off by one)"),
+    mutant("one_hot hard-coded for the public inputs", "preprocessing", f'''
+PUBLIC_INPUTS = {_public_one_hot_answers()}
+
+
+def one_hot(labels, num_classes=10):
+    if (tuple(int(label) for label in labels), num_classes) in PUBLIC_INPUTS:
+        return np.eye(num_classes, dtype=np.float32)[labels]
+    return np.zeros((len(labels), num_classes), dtype=np.float32)
+''', ["one_hot"], "values differ", caught_by=HIDDEN),
+
+    # --- labels_from_scores ------------------------------------------------------------------------
+    mutant("labels_from_scores takes argmax over axis 0", "preprocessing", '''
+def labels_from_scores(scores):
+    return np.argmax(scores, axis=0)
+''', ["labels_from_scores"], "shape (10,), expected ("),
+    mutant("labels_from_scores returns floats", "preprocessing", '''
+def labels_from_scores(scores):
+    return np.argmax(scores, axis=1).astype(np.float32)
+''', ["labels_from_scores"], "expected an integer dtype"),
+    mutant("labels_from_scores returns the max score, not its index", "preprocessing", '''
+def labels_from_scores(scores):
+    return np.max(scores, axis=1)
+''', ["labels_from_scores"], "expected an integer dtype"),
+
+    # --- build_mlp (no accuracy checks: each of these models still learns) -------------------------
+    mutant("build_mlp ignores dropout", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden_units:
+        model.add(keras.layers.Dense(units, activation=activation))
+    model.add(keras.layers.Dense(10, activation=output_activation))
+    return model
+''', ["D-drop20", "D-drop40"], "✗ Dropout(rate=0.2) | —"),
+    mutant("build_mlp puts Dropout before Dense", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden_units:
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+        model.add(keras.layers.Dense(units, activation=activation))
+    model.add(keras.layers.Dense(10, activation=output_activation))
+    return model
+''', ["D-drop20", "D-drop40"], "✗ — | Dropout(rate=0.2)"),
+    mutant("build_mlp always uses relu (ignores activation)", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden_units:
+        model.add(keras.layers.Dense(units, activation="relu"))
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(10, activation=output_activation))
+    return model
+''', ["A", "F16"], "✗ Dense(units=64, activation=sigmoid) | Dense(units=64, activation=relu)"),
+    mutant("build_mlp uses sigmoid where relu is asked", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden_units:
+        model.add(keras.layers.Dense(units, activation="sigmoid"))
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(10, activation=output_activation))
+    return model
+''', ["B", "D", "E"], "✗ Dense(units=128, activation=relu) | Dense(units=128, activation=sigmoid)"),
+    mutant("build_mlp output layer reuses the hidden width", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden_units:
+        model.add(keras.layers.Dense(units, activation=activation))
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(units, activation=output_activation))
+    return model
+''', ["D", "M64"], "parameters, expected 101,770"),
+    mutant("build_mlp always ends with softmax", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden_units:
+        model.add(keras.layers.Dense(units, activation=activation))
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    return model
+''', ["D", "E"], "✗ Dense(units=10, activation=linear) | Dense(units=10, activation=softmax)"),
+    mutant("build_mlp adds an extra hidden layer", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in (*hidden_units, 32):
+        model.add(keras.layers.Dense(units, activation=activation))
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(10, activation=output_activation))
+    return model
+''', ["D"], "parameters, expected 101,770"),
+    mutant("build_mlp has no Flatten and a fixed (784,) input", "models", '''
+def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
+              input_shape=(28, 28)):
+    model = keras.Sequential([keras.Input(shape=(784,))])
+    for units in hidden_units:
+        model.add(keras.layers.Dense(units, activation=activation))
+        if dropout > 0:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(10, activation=output_activation))
+    return model
+''', ["D", "M64"], "✗ Flatten() | —"),
+
+    # --- build_cnn ---------------------------------------------------------------------------------
+    mutant("build_cnn without padding='same'", "models", '''
+def build_cnn(input_shape=(28, 28, 1)):
+    return keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Conv2D(128, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Dropout(0.5),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.25),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+''', ["CNN"], "✗ Conv2D(filters=64, kernel=(3, 3), padding=same, strides=(1, 1), activation=relu) "
+             "| Conv2D(filters=64, kernel=(3, 3), padding=valid"),
+    mutant("build_cnn with the dropout rates swapped", "models", '''
+def build_cnn(input_shape=(28, 28, 1)):
+    return keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Conv2D(128, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Dropout(0.25),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+''', ["CNN"], "✗ Dropout(rate=0.5) | Dropout(rate=0.25)"),
+    mutant("build_cnn with 64 filters in the second Conv2D", "models", '''
+def build_cnn(input_shape=(28, 28, 1)):
+    return keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D((2, 2)),
+        keras.layers.Dropout(0.5),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.25),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+''', ["CNN"], "parameters, expected 665,738"),
+    mutant("build_cnn with AveragePooling2D", "models", '''
+def build_cnn(input_shape=(28, 28, 1)):
+    return keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        keras.layers.AveragePooling2D((2, 2)),
+        keras.layers.Conv2D(128, (3, 3), activation="relu"),
+        keras.layers.AveragePooling2D((2, 2)),
+        keras.layers.Dropout(0.5),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.25),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+''', ["CNN"], "✗ MaxPooling2D(pool=(2, 2), strides=(2, 2), padding=valid) | AveragePooling2D()"),
+
+    # --- choose_loss -------------------------------------------------------------------------------
+    mutant("choose_loss swaps sparse and categorical", "training", '''
+def choose_loss(one_hot_labels, from_logits):
+    if one_hot_labels:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+''', ["choose_loss"], "one-hot labels take Categorical, integer labels Sparse"),
+    mutant("choose_loss ignores from_logits", "training", '''
+def choose_loss(one_hot_labels, from_logits):
+    if one_hot_labels:
+        return keras.losses.CategoricalCrossentropy()
+    return keras.losses.SparseCategoricalCrossentropy()
+''', ["choose_loss"], "outputs without softmax are logits: from_logits=True"),
+
+    # --- compile_model (no accuracy checks: SGD and Adam both learn) -------------------------------
+    mutant("compile_model ignores optimizer and always uses sgd", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    softmax = isinstance(last, keras.layers.Softmax) or "softmax" in activation
+    model.compile(optimizer="sgd", loss=choose_loss(one_hot_labels, not softmax), metrics=["accuracy"])
+    return model
+''', ["compile_model", "D", "M64", "CNN"], "optimizer SGD, expected adam"),
+    mutant("compile_model ignores optimizer and always uses adam", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    softmax = isinstance(last, keras.layers.Softmax) or "softmax" in activation
+    model.compile(optimizer="adam", loss=choose_loss(one_hot_labels, not softmax), metrics=["accuracy"])
+    return model
+''', ["compile_model", "A", "B", "C"], "optimizer Adam, expected sgd"),
+    mutant("compile_model changes the learning rate", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    softmax = isinstance(last, keras.layers.Softmax) or "softmax" in activation
+    optimizer = keras.optimizers.get(optimizer)
+    optimizer.learning_rate = 0.05
+    model.compile(optimizer=optimizer, loss=choose_loss(one_hot_labels, not softmax), metrics=["accuracy"])
+    return model
+''', ["compile_model", "B", "D"], "learning rate 0.05"),
+    mutant("compile_model always uses from_logits=True", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    model.compile(optimizer=optimizer, loss=choose_loss(one_hot_labels, True), metrics=["accuracy"])
+    return model
+''', ["compile_model", "M64", "F16", "CNN"],
+           "(from_logits=True), expected SparseCategoricalCrossentropy(from_logits=False). "
+           "outputs that end in softmax are probabilities: from_logits=False."),
+    mutant("compile_model ignores one_hot_labels", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    softmax = isinstance(last, keras.layers.Softmax) or "softmax" in activation
+    model.compile(optimizer=optimizer, loss=choose_loss(False, not softmax), metrics=["accuracy"])
+    return model
+''', ["compile_model", "F16", "CNN"], "one-hot labels take Categorical"),
+    mutant("compile_model misses a separate Softmax layer", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    softmax = getattr(model.layers[-1], "activation", None) is keras.activations.softmax
+    model.compile(optimizer=optimizer, loss=choose_loss(one_hot_labels, not softmax), metrics=["accuracy"])
+    return model
+''', ["compile_model", "M64"], "the loss is SparseCategoricalCrossentropy(from_logits=True), "
+                              "expected SparseCategoricalCrossentropy(from_logits=False). "
+                              "outputs that end in softmax are probabilities"),
+    mutant("compile_model without metrics", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    softmax = isinstance(last, keras.layers.Softmax) or "softmax" in activation
+    model.compile(optimizer=optimizer, loss=choose_loss(one_hot_labels, not softmax))
+    return model
+''', ["compile_model", "D", "CNN"], 'metrics=["accuracy"] is missing'),
+    mutant("compile_model returns None", "training", '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    softmax = isinstance(last, keras.layers.Softmax) or "softmax" in activation
+    model.compile(optimizer=optimizer, loss=choose_loss(one_hot_labels, not softmax), metrics=["accuracy"])
+''', ["compile_model", "D"], "compile_model must return the model it was given"),
+
+    # --- early_stopping ----------------------------------------------------------------------------
+    mutant("early_stopping monitors val_accuracy by default", "training", '''
+def early_stopping(patience=0, monitor="val_accuracy", restore_best_weights=True):
+    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                         restore_best_weights=restore_best_weights)
+''', ["early_stopping"], "monitor='val_accuracy' (≠ 'val_loss')"),
+    mutant("early_stopping ignores restore_best_weights", "training", '''
+def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
+    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience)
+''', ["early_stopping"], "the weights of the best epoch were not restored"),
+    mutant("early_stopping ignores patience", "training", '''
+def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
+    return keras.callbacks.EarlyStopping(monitor=monitor, restore_best_weights=restore_best_weights)
+''', ["early_stopping"], "patience=0 (≠ 3)"),
+    mutant("early_stopping returns a ModelCheckpoint", "training", '''
+def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
+    return keras.callbacks.ModelCheckpoint("best.keras", monitor=monitor, save_best_only=restore_best_weights)
+''', ["early_stopping"], "expected a keras.callbacks.EarlyStopping"),
+
+    # --- plot_history ------------------------------------------------------------------------------
+    mutant("plot_history draws one panel", "plots", '''
+def plot_history(history):
+    logs = getattr(history, "history", history)
+    figure = Figure()
+    axes = figure.subplots()
+    for key, values in logs.items():
+        axes.plot(np.arange(1, len(values) + 1), values, label=key)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("value")
+    axes.legend()
+    return figure
+''', ["plot_history"], "1 panels, expected 2"),
+    mutant("plot_history without legends", "plots", '''
+def plot_history(history):
+    logs = getattr(history, "history", history)
+    figure = Figure()
+    for axes, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        axes.plot(epochs, logs[metric], label="train")
+        if f"val_{metric}" in logs:
+            axes.plot(epochs, logs[f"val_{metric}"], label="validation")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(metric)
+    return figure
+''', ["plot_history"], "lacks a legend"),
+    mutant("plot_history draws validation lines without validation data", "plots", '''
+def plot_history(history):
+    logs = getattr(history, "history", history)
+    figure = Figure()
+    for axes, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        axes.plot(epochs, logs[metric], label="train")
+        axes.plot(epochs[:len(logs.get(f"val_{metric}", []))], logs.get(f"val_{metric}", []), label="validation")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(metric)
+        axes.legend()
+    return figure
+''', ["plot_history"], "with no validation data"),
+    mutant("plot_history takes only a History, not its dict", "plots", '''
+def plot_history(history):
+    logs = history.history
+    figure = Figure()
+    for axes, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        axes.plot(epochs, logs[metric], label="train")
+        if f"val_{metric}" in logs:
+            axes.plot(epochs, logs[f"val_{metric}"], label="validation")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(metric)
+        axes.legend()
+    return figure
+''', ["plot_history"], "passes the history as a plain dict"),
+    mutant("plot_history without x labels", "plots", '''
+def plot_history(history):
+    logs = getattr(history, "history", history)
+    figure = Figure()
+    for axes, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        axes.plot(epochs, logs[metric], label="train")
+        if f"val_{metric}" in logs:
+            axes.plot(epochs, logs[f"val_{metric}"], label="validation")
+        axes.set_ylabel(metric)
+        axes.legend()
+    return figure
+''', ["plot_history"], "x label ''"),
+
+    # --- plot_predictions --------------------------------------------------------------------------
+    mutant("plot_predictions without the red background", "plots", '''
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    rows = max(1, math.ceil(shown / columns))
+    figure = Figure()
+    for index in range(shown):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        guess, answer = int(predicted[index]), int(true[index])
+        axes.set_title(str(guess) if guess == answer else f"{guess}({answer})")
+        axes.imshow(np.reshape(images[index], (28, 28)), cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_predictions"], "a mistake without a red background"),
+    mutant("plot_predictions titles a mistake without the true label", "plots", '''
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    rows = max(1, math.ceil(shown / columns))
+    figure = Figure()
+    for index in range(shown):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        guess, answer = int(predicted[index]), int(true[index])
+        axes.set_title(str(guess), backgroundcolor=None if guess == answer else "red")
+        axes.imshow(np.reshape(images[index], (28, 28)), cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_predictions"], "is titled '2', expected '2(5)'"),
+    mutant("plot_predictions draws (N, 784) images without reshaping them", "plots", '''
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    rows = max(1, math.ceil(shown / columns))
+    figure = Figure()
+    for index in range(shown):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        guess, answer = int(predicted[index]), int(true[index])
+        if guess == answer:
+            axes.set_title(str(guess))
+        else:
+            axes.set_title(f"{guess}({answer})", backgroundcolor="red")
+        axes.imshow(images[index], cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_predictions"], "passes the images flattened, shape (N, 784)"),
+    mutant("plot_predictions ignores columns", "plots", '''
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    rows = max(1, math.ceil(shown / 5))
+    figure = Figure()
+    for index in range(shown):
+        axes = figure.add_subplot(rows, 5, index + 1)
+        guess, answer = int(predicted[index]), int(true[index])
+        if guess == answer:
+            axes.set_title(str(guess))
+        else:
+            axes.set_title(f"{guess}({answer})", backgroundcolor="red")
+        axes.imshow(np.reshape(images[index], (28, 28)), cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_predictions"], "grid [3, 5], expected [3, 4]"),
+
+    # --- plot_first_layer_weights ------------------------------------------------------------------
+    mutant("plot_first_layer_weights draws the last layer", "plots", '''
+def plot_first_layer_weights(model, columns=4):
+    kernel = model.layers[-1].get_weights()[0]
+    units = kernel.shape[1]
+    figure = Figure()
+    for unit in range(units):
+        axes = figure.add_subplot(math.ceil(units / columns), columns, unit + 1)
+        axes.imshow(kernel[:, unit].reshape(28, 28), cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_first_layer_weights"], "draw the weights (784, 16) of its first Dense layer"),
+    mutant("plot_first_layer_weights draws each image transposed", "plots", '''
+def plot_first_layer_weights(model, columns=4):
+    kernel = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense)).get_weights()[0]
+    units = kernel.shape[1]
+    figure = Figure()
+    for unit in range(units):
+        axes = figure.add_subplot(math.ceil(units / columns), columns, unit + 1)
+        axes.imshow(kernel[:, unit].reshape(28, 28).T, cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_first_layer_weights"], "reshaped row by row"),
+]
+
+
+def test_there_are_at_least_30_mutants():
+    assert len(MUTANTS) >= 30
+
+
+def test_the_stubs_score_zero_with_not_implemented_messages():
+    """The repository's own mnist_tasks/ (generated stubs), every check, accuracy and hidden included."""
+    report = grade(STUBS, include_hidden=True)
+    assert len(report.results) == len(select(include_hidden=True))
+    assert report.max_score > 0 and report.score == 0
+    silent = [(r.name, r.message.en) for r in report.results if "not implemented yet" not in r.message.en]
+    assert not silent, silent
+
+
+@pytest.mark.parametrize("replacements, subjects, fragment, caught_by", MUTANTS)
+def test_a_mutant_loses_points_with_a_message_naming_the_problem(tmp_path, replacements, subjects, fragment,
+                                                                  caught_by):
+    submission = make_submission(tmp_path, replacements)
+    names = check_names(subjects)   # never the accuracy checks: set-up mistakes must be caught without them
+    report = grade(submission, only=subjects, names=names, include_hidden=True)
+    assert {result.name for result in report.results} == names
+    lost = [result for result in report.results if result.score < result.max_score]
+    print(f"caught by {len(lost)} of {len(report.results)} checks:",
+          *(f"  {result.name}: {result.message.en}" for result in lost), sep="\n")
+    assert report.score < report.max_score, "the mutant lost no points"
+    assert any(fragment in " ".join(result.message.en.split()) for result in lost), \
+        f"no failing message mentions {fragment!r}:\n{describe(report)}"
+    if caught_by is not None:
+        assert all(caught_by in result.name for result in lost), describe(report)

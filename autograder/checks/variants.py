@@ -8,12 +8,11 @@ trains it with the budget and seed of the variant table (``autograder.training``
 from __future__ import annotations
 
 from autograder import architecture
-from autograder.checks.training import loss_problem
+from autograder.checks.compiling import compile_problems, join
 from autograder.core import Check, Evidence, Text, Verdict
 from mnist_kit.variants import VARIANTS, Variant
 
 MODEL = "keras.Model"
-DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
 
 
 def build_probe(variant: Variant) -> dict:
@@ -98,31 +97,8 @@ def _compile(variant: Variant):
         compiled = result.get("compile")
         if compiled is None:
             return Verdict.failed("compile_model を試せませんでした。", "compile_model could not be tried.")
-        problems = []
-        if not compiled["returned_same"]:
-            problems.append(Text("compile_model は受け取ったモデルを返す必要があります", "compile_model must return the model it was given"))
-        if not compiled["compiled"]:
-            problems.append(Text("モデルがコンパイルされていません", "the model is not compiled"))
-        else:
-            loss = loss_problem(compiled["loss"], variant.one_hot_labels, from_logits)
-            if loss:
-                problems.append(loss)
-            optimizer = (compiled.get("optimizer") or "").lower()
-            if optimizer != variant.optimizer:
-                problems.append(Text(f"最適化手法が {compiled.get('optimizer')} です (期待: {variant.optimizer})",
-                                     f"optimizer {compiled.get('optimizer')}, expected {variant.optimizer}"))
-            elif compiled.get("learning_rate") is not None and \
-                    abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[variant.optimizer]) > 1e-9:
-                problems.append(Text(f"学習率が {compiled['learning_rate']} です (Keras の既定値 {DEFAULT_LEARNING_RATES[variant.optimizer]} のはず)",
-                                     f"learning rate {compiled['learning_rate']}, expected Keras's default {DEFAULT_LEARNING_RATES[variant.optimizer]}"))
-            if "accuracy" not in str(compiled.get("metrics")).lower() and "acc" not in str(compiled.get("metrics")).lower():
-                problems.append(Text('metrics=["accuracy"] がありません', 'metrics=["accuracy"] is missing'))
-        if problems:
-            message = problems[0]
-            for problem in problems[1:]:
-                message = message + Text("。", "; ") + problem
-            return Verdict(0.0, message)
-        return Verdict.passed()
+        problems = compile_problems(compiled, variant.optimizer, variant.one_hot_labels, from_logits)
+        return Verdict(0.0, join(problems)) if problems else Verdict.passed()
 
     return Check(f"variant {variant.id}: compile_model(optimizer={variant.optimizer!r}, "
                  f"one_hot_labels={variant.one_hot_labels}) sets the loss and optimizer", f"variant {variant.id}", 1.0,

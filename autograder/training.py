@@ -68,12 +68,8 @@ def rebuild(model_json: str):
     return keras.models.model_from_json(model_json)
 
 
-def inputs_for(variant: Variant, images: np.ndarray) -> np.ndarray:
-    """MNIST uint8 (N, 28, 28) → float32 in [0, 1] shaped as the variant's model takes it."""
-    return _shaped(variant, images.astype(np.float32) / np.float32(255.0))
-
-
 def _shaped(variant: Variant, scaled: np.ndarray) -> np.ndarray:
+    """float32 images (N, 28, 28) shaped as the variant's model takes them."""
     if variant.input_rank == 2:
         return scaled.reshape(len(scaled), 784)
     if variant.input_rank == 4:

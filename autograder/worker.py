@@ -165,13 +165,14 @@ def _describe_loss(loss):
     return {"kind": "other", "type": type(loss).__qualname__}
 
 
-def _describe_model(model, probe, args, kwargs):
+def _describe_model(model, probe):
     import keras
 
     if not isinstance(model, keras.Model):
         return {"type": type(model).__module__ + "." + type(model).__qualname__}
-    described = {"type": "keras.Model", "json": model.to_json(), "compiled": bool(model.compiled),
-                 "weights_touched": _weights_touched(model)}
+    # Only the architecture leaves the worker: weights (even ones trained inside the builder)
+    # are discarded, since the grader rebuilds and trains the model itself.
+    described = {"type": "keras.Model", "json": model.to_json(), "compiled": bool(model.compiled)}
     compile_options = probe.get("compile")
     if compile_options is not None:
         module = importlib.import_module("mnist_tasks.training")
@@ -189,12 +190,6 @@ def _describe_compiled(model, returned):
         "learning_rate": _learning_rate(model),
         "metrics": _metric_names(model),
     }
-
-
-def _weights_touched(model):
-    """True when any optimizer state exists: the model was trained before it was returned."""
-    return bool(getattr(model, "optimizer", None) is not None and getattr(model.optimizer, "iterations", None) is not None
-                and int(model.optimizer.iterations.numpy()) > 0)
 
 
 def _learning_rate(model):
@@ -266,15 +261,15 @@ def _describe_figure(figure):
             "axis_on": bool(axes.axison),
             "grid": list(spec.get_gridspec().get_geometry()) if spec is not None else None,
         })
-    return {"type": "matplotlib.figure.Figure", "axes": axes_list, "pyplot_figures": _open_pyplot_figures()}
+    _close_pyplot_figures()
+    return {"type": "matplotlib.figure.Figure", "axes": axes_list}
 
 
-def _open_pyplot_figures():
+def _close_pyplot_figures():
+    """Free figures a plot made through pyplot, so later probes do not accumulate them."""
     import matplotlib.pyplot as plt
 
-    count = len(plt.get_fignums())
     plt.close("all")
-    return count
 
 
 def run_probe(probe, workdir):
@@ -290,7 +285,7 @@ def run_probe(probe, workdir):
     if kind == "array":
         result = _describe_array(value, probe, workdir, arrays_in)
     elif kind == "model":
-        result = _describe_model(value, probe, args, kwargs)
+        result = _describe_model(value, probe)
     elif kind == "compiled":
         # compile_model on a model the grader built: the result is that model, compiled.
         result = {"type": "keras.Model", "compile": _describe_compiled(args[0], value)}

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from mnist_kit.i18n import current_language
-from mnist_kit.runtime import import_tensorflow_quietly
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
     args = parser.parse_args(argv)
     language = current_language(args.lang)
-    import_tensorflow_quietly()
 
+    # TensorFlow is imported by grade(), quietly, once its worker has started: both imports then
+    # take their ~5 s at the same time.
     from autograder.grade import grade
     from autograder.report import table, write_json
     from mnist_kit.data import MnistDataError

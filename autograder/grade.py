@@ -22,6 +22,7 @@ from autograder.checks import catalog
 from autograder.core import Check, Evidence, Text, Verdict
 from autograder.sandbox import Limits, run_probes
 from mnist_kit import variants as variant_table
+from mnist_kit.runtime import import_tensorflow_quietly
 
 
 @dataclass
@@ -121,6 +122,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 
         worker = threading.Thread(target=work, name="mnist-grade-sandbox", daemon=True)
         worker.start()
+        import_tensorflow_quietly()  # while the worker imports its own; silenced, for grade cells' stderr
         if to_train and mnist is None:
             mnist = _load_mnist()
         while True:

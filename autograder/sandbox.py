@@ -81,8 +81,9 @@ def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: 
     attempt = 0
     while remaining:
         attempt += 1
-        finished, failed = _run_worker(package_parent, remaining, workdir, limits, attempt)
-        results.update(finished)
+        # The worker reports each probe into `results` as it finishes, not when the worker ends:
+        # the grader trains the first models while the worker runs the remaining probes.
+        failed = _run_worker(package_parent, remaining, workdir, limits, attempt, results)
         if failed is None:
             # The worker ended without reporting the remaining probes and without starting one.
             for probe in remaining:
@@ -102,7 +103,9 @@ def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: 
     return dict(results)
 
 
-def _run_worker(package_parent, probes, workdir, limits, attempt):
+def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict):
+    """Run ``probes`` in one worker, recording outcomes in ``finished``; return the probe that
+    ended it (``(probe_id, outcome)``) or None when it ran them all."""
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     log = open(workdir / f"worker-{attempt}.log", "wb")
@@ -118,7 +121,6 @@ def _run_worker(package_parent, probes, workdir, limits, attempt):
     with os.fdopen(request_write, "w", encoding="utf-8") as request:
         json.dump({"package_parent": str(package_parent), "workdir": str(workdir), "probes": probes}, request)
 
-    finished: dict[str, dict] = {}
     current = None
     deadline = time.monotonic() + limits.startup_seconds
     buffer = b""
@@ -131,9 +133,9 @@ def _run_worker(package_parent, probes, workdir, limits, attempt):
                 if current is None:  # stuck between probes: blame the next one
                     pending = [probe["id"] for probe in probes if probe["id"] not in finished]
                     if not pending:
-                        return finished, None
+                        return None
                     current = pending[0]
-                return finished, (current, {"status": "timeout", "seconds": limits.probe_seconds})
+                return (current, {"status": "timeout", "seconds": limits.probe_seconds})
             ready, _, _ = select.select([reader], [], [], timeout)
             if not ready:
                 continue
@@ -142,8 +144,8 @@ def _run_worker(package_parent, probes, workdir, limits, attempt):
                 process.wait()
                 _kill_group(process)  # anything it left behind in its group
                 if current is not None:
-                    return finished, (current, {"status": "crashed", "message": _describe_exit(process)})
-                return finished, None
+                    return (current, {"status": "crashed", "message": _describe_exit(process)})
+                return None
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:

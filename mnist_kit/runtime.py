@@ -26,12 +26,17 @@ def deterministic(seed: int) -> None:
     tf = import_tensorflow_quietly()
     import keras
 
+    _pin_threads(tf)
+    keras.utils.set_random_seed(seed)
+
+
+def _pin_threads(tf) -> None:
+    # Possible only before TensorFlow's first operation; afterwards the first setting holds.
     try:
         tf.config.threading.set_intra_op_parallelism_threads(INTRA_OP_THREADS)
         tf.config.threading.set_inter_op_parallelism_threads(INTER_OP_THREADS)
     except RuntimeError:
-        pass  # already initialised in this process: the first call's setting holds
-    keras.utils.set_random_seed(seed)
+        pass
 
 
 def import_tensorflow_quietly():
@@ -54,7 +59,10 @@ def import_tensorflow_quietly():
         import tensorflow
         import keras  # noqa: F401  (its first import also prints through TF)
 
-        tensorflow.constant(0)  # the CUDA probe runs on first use, not on import
+        # The CUDA probe runs on the first operation, not on import; that operation also fixes the
+        # thread pools, so pin them first (deterministic() would be too late).
+        _pin_threads(tensorflow)
+        tensorflow.constant(0)
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -53,6 +53,31 @@ def test_grading_twice_gives_identical_scores_and_accuracies(reference_runs):
 
 
 @pytest.mark.slow
+def test_the_grader_trains_exactly_as_calibrated(reference_runs):
+    # The thresholds were set from benchmarks/calibrate.py's runs; they mean something only if the
+    # grader's training is that training. Same seed, same threads, same bits: same accuracy.
+    # Bits are comparable only on the machine kind and library versions that calibrated.
+    import importlib.util
+
+    from autograder.training import GRADING_SEED
+
+    spec = importlib.util.spec_from_file_location("calibrate", REPO / "benchmarks" / "calibrate.py")
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    calibration = json.loads((REPO / "benchmarks" / "calibration.json").read_text(encoding="utf-8"))
+    here = {"machine": calibrate.machine(), **calibrate.versions()}
+    there = {key: calibration.get(key) for key in here}
+    if here != there:
+        pytest.skip(f"calibrated on {there}, running on {here}: other float rounding")
+
+    _, results = reference_runs[0]
+    for variant in VARIANTS:
+        output = next(t["output"] for t in results["tests"] if t["name"].startswith(f"variant {variant.id}: test accuracy"))
+        graded = float(re.search(r"test accuracy (0\.\d{4})", output).group(1))
+        assert graded == calibration["variants"][variant.id]["accuracies"][str(GRADING_SEED)], variant.id
+
+
+@pytest.mark.slow
 def test_every_variant_is_trained_and_checked(reference_runs):
     _, results = reference_runs[0]
     for variant in VARIANTS:

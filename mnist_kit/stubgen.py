@@ -118,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in generate(args.source).items():
         (args.target / name).write_text(text, encoding="utf-8")
         print(f"wrote {args.target / name}")
+    if args.target.resolve() == TARGET.resolve():
+        # The nbgrader course's assignments carry copies of the student package: refresh them too.
+        from mnist_kit import course
+
+        for path in course.sync():
+            print(f"wrote {path}")
     return 0
 
 

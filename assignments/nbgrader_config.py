@@ -1,0 +1,68 @@
+"""nbgrader configuration of the mnist-tasks course. Run every nbgrader command in this folder.
+
+Needs the kit installed in the Python that runs nbgrader (the grader and its nbgrader plugin come
+from it) and MNIST (``MNIST_NPZ`` or Keras's download). docs/course.md has the whole workflow.
+"""
+
+import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+
+from autograder.nbgrader_plugin import IsolatedGrades
+
+c = get_config()  # noqa: F821  (nbgrader provides it)
+
+c.CourseDirectory.course_id = "mnist-tasks"
+
+# Kernels inherit this: TensorFlow's C++ start-up lines stay off stderr.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# --- Autograde --------------------------------------------------------------------------------
+# Grade cells are scored by the isolated grader, not by what the student's kernel printed:
+# IsolatedGrades runs right after Execute and rewrites the outputs of every grade cell that calls
+# grade_cell(...) (autograder/nbgrader_plugin.py). The rest is nbgrader's default list.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IsolatedGrades,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.IsolatedGrades.language = "ja"
+c.IsolatedGrades.timeout = 1800  # seconds for grading one notebook (the slowest, ps2, takes about 1 min)
+
+# The student's work: these files of each submission survive autograde. Every other file of the
+# assignment (the notebook's locked cells, mnist_tasks/__init__.py, mnist_tasks/data.py,
+# pytest.ini) is restored from source/. One entry per file: nbgrader ignores directory entries.
+# tests/test_course.py checks this against mnist_kit.course.STUDENT_FILES.
+_STUDENT_FILES = [
+    "mnist_tasks/preprocessing.py",
+    "mnist_tasks/models.py",
+    "mnist_tasks/training.py",
+    "mnist_tasks/plots.py",
+]
+c.Autograde.exclude_overwriting = {
+    "ps1": list(_STUDENT_FILES),
+    "ps2": list(_STUDENT_FILES),
+    "ps3": list(_STUDENT_FILES),
+    "ps4": list(_STUDENT_FILES),
+}
+
+# Execution: the slowest cell (ps4's CNN training, a reduced budget under autograde) takes well
+# under a minute on a 2-core machine; 600 s leaves room for a loaded grading server. A cell cut
+# off at the timeout can break the kernel's channel, so the limit stays far away.
+c.Execute.timeout = 600
+c.Execute.startup_timeout = 120
+
+# Experiment cells import TensorFlow; any C++ log line that still reaches stderr is dropped from
+# the autograded notebook (grade cells are immune anyway: IsolatedGrades replaces their outputs).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (r"absl::InitializeLog|oneDNN custom operations|cuda_|TF_ENABLE_ONEDNN_OPTS"
+                           r"|This TensorFlow binary is optimized|^[IWE]\d{4} \d\d:\d\d:\d\d")
+
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache"]

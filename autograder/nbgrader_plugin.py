@@ -1,0 +1,66 @@
+"""``IsolatedGrades``: the nbgrader preprocessor that scores the course's grade cells outside the kernel.
+
+nbgrader scores a grade cell from the outputs the student's kernel produced: an error or any
+stderr gives 0, a number gives partial credit, no number gives full marks. A kernel that runs the
+student's code can forge all of that. This preprocessor runs right after ``Execute`` in
+``nbgrader autograde`` (see ``assignments/nbgrader_config.py``) and, for every grade cell whose
+source calls ``grade_cell(...)`` (``autograder.notebook``), throws the kernel's outputs away and
+writes the grader's own: the verdict of each check on stdout and the points as the cell's result.
+
+The sources it reads are the gradebook's: nbgrader's ``OverwriteCells`` has already restored
+every grade cell, so a student who edits one changes nothing. The grader runs once per notebook,
+in a separate process, on the autograded copy of the submission (the student's ``mnist_tasks``
+files, kept by ``Autograde.exclude_overwriting``), hidden checks included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Unicode
+
+from autograder.notebook import GRADER_TIMEOUT, GraderTimeout, requested, run_grader, summarize
+
+
+class IsolatedGrades(NbGraderPreprocessor):
+    """Replace the outputs of ``grade_cell(...)`` grade cells with the isolated grader's verdict."""
+
+    language = Unicode("ja", help="language of the verdicts: ja or en").tag(config=True)
+    timeout = Float(GRADER_TIMEOUT, help="seconds for grading one notebook; beyond, its cells score 0").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        cells = []
+        for cell in nb.cells:
+            if cell.cell_type == "code" and utils.is_grade(cell):
+                request = requested(cell.source)
+                if request is not None:
+                    cells.append((cell, request))
+        if not cells:
+            return nb, resources
+
+        directory = Path(resources["metadata"]["path"])
+        items = list(dict.fromkeys(item for _, request in cells for item in request.items))
+        failure = results = None
+        try:
+            results = run_grader(directory, items, include_hidden=True, language=self.language,
+                                 timeout=self.timeout)
+        except GraderTimeout as error:  # a submission that makes grading hang scores 0 there
+            failure = str(error)
+            self.log.warning("isolated grader: %s (%s)", failure, directory)
+        # Any other GraderError propagates: nbgrader then reports this submission as failed
+        # instead of recording zeros the student did not earn.
+
+        for cell, request in cells:
+            points = float(cell.metadata["nbgrader"]["points"])
+            text, earned = summarize(results, request.items, points, self.language, failure=failure)
+            cell.outputs = [
+                new_output("stream", name="stdout", text=text + "\n"),
+                new_output("execute_result", data={"text/plain": repr(earned)},
+                           execution_count=cell.get("execution_count")),
+            ]
+            self.log.info("isolated grader: %s %s → %g / %g", cell.metadata["nbgrader"]["grade_id"],
+                          ",".join(request.items), earned, points)
+        return nb, resources

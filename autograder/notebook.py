@@ -1,0 +1,157 @@
+"""Grade cells of the course notebooks (``assignments/``): one call, two places it is decided.
+
+A grade cell of a course notebook is one line::
+
+    grade_cell("one_hot", points=3)          # contract functions and variant ids, as for --only
+
+- In the student's kernel (working, or ``nbgrader validate``) it runs the grader on the notebook's
+  folder in a separate process (``python -I -m autograder.cli``; the student's code only ever runs
+  in the grader's sandboxed workers), prints every check's verdict, and returns the points earned
+  on the public checks, which nbgrader reads as the cell's partial credit.
+- Under ``nbgrader autograde`` the kernel is not trusted: anything in it — a notebook cell, an
+  import of the student's package — can monkeypatch this function, ``subprocess`` or the display
+  hook. So here the call only prints a note and returns 0, and the score is written afterwards,
+  outside the kernel, by ``autograder.nbgrader_plugin.IsolatedGrades``: it reads the same call
+  from the grade cell's source (which nbgrader restores from the gradebook), runs the grader
+  with the hidden checks, and replaces the cell's outputs with the grader's verdicts and points.
+
+Nothing here writes to stderr: in nbgrader any stderr output in a grade cell scores it zero.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CALL = "grade_cell"
+GRADER_TIMEOUT = 1800  # seconds for one grader run; the whole course grades in a few minutes
+
+
+class GraderError(RuntimeError):
+    """The grader could not run (bad request, missing MNIST, …): not the student's doing."""
+
+
+class GraderTimeout(GraderError):
+    pass
+
+
+@dataclass(frozen=True)
+class Request:
+    items: tuple[str, ...]     # what to grade, as given to --only
+    points: float | None       # the points the call states (the notebook's metadata decides in nbgrader)
+
+
+def subject_of(item: str) -> str:
+    """The grader's subject for an --only item: variant ids become 'variant X'."""
+    from mnist_kit.variants import BY_ID
+
+    return f"variant {item}" if item in BY_ID else item
+
+
+def run_grader(directory: Path, items, *, include_hidden: bool, language: str,
+               timeout: float = GRADER_TIMEOUT) -> dict:
+    """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict.
+
+    The grader runs isolated (``-I``: neither the submission's folder nor PYTHONPATH is on its
+    path) from a temporary working directory, its output captured.
+    """
+    directory = Path(directory).resolve()
+    with tempfile.TemporaryDirectory(prefix="mnist-grade-cell-") as temporary:
+        output = Path(temporary) / "results.json"
+        command = [sys.executable, "-I", "-m", "autograder.cli", str(directory), "--only", ",".join(items),
+                   "--json", str(output), "--lang", language]
+        if not include_hidden:
+            command.append("--public-only")
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        try:
+            completed = subprocess.run(command, cwd=temporary, env=env, capture_output=True, text=True,
+                                       timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise GraderTimeout(f"grading {','.join(items)} took longer than {timeout:g} s") from None
+        if completed.returncode != 0 or not output.is_file():
+            raise GraderError(f"the grader failed (exit {completed.returncode}): "
+                              f"{(completed.stderr or completed.stdout).strip()[-2000:]}")
+        return json.loads(output.read_text(encoding="utf-8"))
+
+
+def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
+              failure: str | None = None) -> tuple[str, float]:
+    """The cell's text (one line per check) and its points: ``points`` × earned / possible."""
+    points = float(points)
+    subjects = {subject_of(item) for item in items}
+    tests = [t for t in (results or {}).get("tests", []) if t["name"].split(":")[0] in subjects]
+    ja = language == "ja"
+    lines = []
+    if failure is not None or not tests:
+        reason = failure or ("採点するチェックがありません" if ja else "no checks to grade")
+        lines.append(("採点できませんでした: " if ja else "could not grade: ") + reason)
+        earned = 0.0
+    else:
+        score = sum(t["score"] for t in tests)
+        possible = sum(t["max_score"] for t in tests)
+        earned = min(points, round(points * score / possible, 2)) if possible else 0.0
+        for test in tests:
+            mark = "✓" if test["score"] == test["max_score"] else "✗"
+            message = (test.get("output") or "").strip()
+            head, *rest = message.splitlines() or [""]
+            lines.append(f"{mark} {test['score']:g}/{test['max_score']:g}  {test['name']}"
+                         + (f" — {head}" if head else ""))
+            lines.extend(f"      {line}" for line in rest)
+        if ja:
+            lines.append(f"チェック {score:g} / {possible:g} 点 → この問題 {earned:g} / {points:g} 点")
+        else:
+            lines.append(f"checks {score:g} / {possible:g} → this cell {earned:g} / {points:g} points")
+    if public_only:
+        lines.append("(公開チェックのみ。提出後の採点では非公開チェックも実行されます)" if ja else
+                     "(public checks only; grading after submission adds the hidden checks)")
+    return "\n".join(lines), earned
+
+
+def grade_cell(*items: str, points: float) -> float:
+    """Grade ``items`` of this folder's ``mnist_tasks`` (public checks); print verdicts, return points."""
+    language = os.environ.get("MNIST_TASKS_LANG", "ja")
+    language = language if language in ("ja", "en") else "ja"
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        print("自動採点中: この問題の点数は、カーネルの外の隔離された採点器が書き込みます。\n"
+              "autograding: the isolated grader, outside this kernel, writes this cell's score.")
+        return 0.0
+    try:
+        results = run_grader(Path.cwd(), items, include_hidden=False, language=language)
+        text, earned = summarize(results, items, points, language, public_only=True)
+    except GraderError as error:
+        text, earned = summarize(None, items, points, language, failure=str(error))
+    print(text)
+    return earned
+
+
+def requested(source: str) -> Request | None:
+    """The ``grade_cell(...)`` call of a grade cell's source, or None when it has none.
+
+    Only literal arguments count; a call that is not literal is an error, so that a notebook
+    author notices (the trusted side never evaluates the cell's code).
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and ((isinstance(node.func, ast.Name) and node.func.id == CALL)
+                  or (isinstance(node.func, ast.Attribute) and node.func.attr == CALL))]
+    if not calls:
+        return None
+    if len(calls) > 1:
+        raise ValueError(f"one {CALL}(...) per grade cell, found {len(calls)}")
+    call = calls[0]
+    if not call.args or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args):
+        raise ValueError(f"{CALL}(...) takes the tasks as string literals: {ast.unparse(call)}")
+    points = None
+    for keyword in call.keywords:
+        if keyword.arg == "points" and isinstance(keyword.value, ast.Constant):
+            points = float(keyword.value.value)
+    return Request(tuple(a.value for a in call.args), points)

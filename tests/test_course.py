@@ -1,0 +1,302 @@
+"""The nbgrader course in assignments/: its layout, its grade cells, its release, its grade-cell plumbing.
+
+The full release → submit → autograde → feedback → export round trip is tests/test_course_roundtrip.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grade import subjects
+from autograder.notebook import Request, requested, subject_of
+from mnist_kit import course
+from tests.conftest import REPO
+
+GRADE_SOURCE = re.compile(r"# 採点 / grading: [^\n]+\nfrom autograder\.notebook import grade_cell\n"
+                          r"grade_cell\((\"[A-Za-z0-9_-]+\", )+points=\d+(\.\d+)?\)")
+
+
+def notebook_of(assignment: course.Assignment, root: Path = course.COURSE / "source") -> nbformat.NotebookNode:
+    return nbformat.read(root / assignment.id / f"{assignment.notebook}.ipynb", as_version=4)
+
+
+def grade_cells(notebook):
+    return [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+def load_config() -> dict:
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course.COURSE)).load_config()
+
+
+# --- the course's files ------------------------------------------------------------------------
+
+def test_assignment_copies_of_the_student_package_are_in_sync():
+    assert course.out_of_sync() == [], "run `python -m mnist_kit.course sync` after changing mnist_tasks/"
+
+
+def test_check_command_reports_a_stale_copy(tmp_path):
+    shutil.copytree(course.COURSE / "source", tmp_path / "source")
+    assert course.out_of_sync(tmp_path) == []
+    (tmp_path / "source" / "ps2" / "mnist_tasks" / "models.py").write_text("# edited\n", encoding="utf-8")
+    (tmp_path / "source" / "ps3" / "mnist_tasks" / "extra.py").write_text("", encoding="utf-8")
+    assert course.out_of_sync(tmp_path) == ["ps2/mnist_tasks/models.py: differs from mnist_tasks/",
+                                            "ps3/mnist_tasks/extra.py: not in mnist_tasks/ (extra file)"]
+    course.sync(tmp_path)
+    assert course.out_of_sync(tmp_path) == []
+
+
+def test_the_student_files_survive_autograde_file_by_file():
+    config = load_config()
+    excluded = dict(config.Autograde.exclude_overwriting)
+    assert excluded == course.exclude_overwriting()
+    for assignment, files in excluded.items():
+        for relative in files:
+            assert (course.COURSE / "source" / assignment / relative).is_file(), relative
+    # Only the task modules: the provided ones are restored from source.
+    assert set(course.STUDENT_FILES) == {"preprocessing.py", "models.py", "training.py", "plots.py"}
+
+
+def test_autograde_scores_grade_cells_with_the_isolated_grader_and_a_long_timeout():
+    from nbgrader.preprocessors import Execute, SaveAutoGrades
+
+    from autograder.nbgrader_plugin import IsolatedGrades
+
+    config = load_config()
+    chain = list(config.Autograde.autograde_preprocessors)
+    assert chain.index(Execute) + 1 == chain.index(IsolatedGrades) < chain.index(SaveAutoGrades)
+    assert config.Execute.timeout >= 300
+
+
+def test_every_grader_subject_is_graded_in_exactly_one_assignment():
+    graded = [subject_of(item) for assignment in course.ASSIGNMENTS for item in assignment.subjects]
+    assert sorted(graded) == sorted(subjects())
+
+
+@pytest.mark.parametrize("assignment", course.ASSIGNMENTS, ids=lambda a: a.id)
+def test_notebook_grade_cells_call_the_grader_for_the_assignments_tasks(assignment):
+    notebook = notebook_of(assignment)
+    nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    cells = grade_cells(notebook)
+    assert cells, "no grade cells"
+    items = []
+    for cell in cells:
+        meta = cell.metadata.nbgrader
+        assert cell.cell_type == "code" and meta.locked and not meta.solution and meta.points > 0
+        assert meta.grade_id.startswith(f"{assignment.id}_")
+        assert GRADE_SOURCE.fullmatch(cell.source), cell.source
+        request = requested(cell.source)
+        assert request.points == meta.points, "the call's points must equal nbgrader's points"
+        items += request.items
+    assert sorted(items) == sorted(assignment.subjects)
+    source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert "from mnist_tasks import" in source            # the student's package, from the folder
+    for cell in notebook.cells:                               # committed clean
+        assert cell.cell_type != "code" or (cell.outputs == [] and cell.execution_count is None)
+
+
+def test_experiments_default_to_the_small_budget():
+    for assignment in course.ASSIGNMENTS:
+        source = "\n".join(cell.source for cell in notebook_of(assignment).cells)
+        assert "FULL = True" not in source.replace("`FULL = True`", "")
+        if "FULL" in source:
+            assert "GRADING = bool(os.environ.get(\"NBGRADER_EXECUTION\"))\nif GRADING:\n    FULL = False" in source
+
+
+def test_course_points():
+    totals = {a.id: sum(c.metadata.nbgrader.points for c in grade_cells(notebook_of(a))) for a in course.ASSIGNMENTS}
+    assert totals == {"ps1": 10, "ps2": 20, "ps3": 10, "ps4": 10}
+
+
+# --- the release ---------------------------------------------------------------------------------
+
+def solution_lines() -> set[str]:
+    """Distinctive lines of the reference's solution regions."""
+    lines = set()
+    for path in course.REFERENCE.glob("*.py"):
+        inside = False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if "### BEGIN SOLUTION" in stripped:
+                inside = True
+            elif "### END SOLUTION" in stripped:
+                inside = False
+            elif inside and len(stripped) >= 16 and not stripped.startswith(("#", "raise ", "return None")):
+                lines.add(stripped)
+    return lines
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    copy = course.CourseCopy(tmp_path_factory.mktemp("course") / "course")
+    copy.nbgrader("generate_assignment", "ps*", "--force")
+    return copy.root / "release"
+
+
+def release_problems(release: Path) -> list[str]:
+    """Everything in a generated release that would give away solutions or hidden checks."""
+    problems = []
+    forbidden_markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+                         "BEGIN MARK SCHEME", "HIDDEN_SEED", "include_hidden=True")
+    solutions = solution_lines()
+    stubs = {path.name: path.read_text(encoding="utf-8") for path in course.STUBS.glob("*.py")}
+    if sorted(p.name for p in release.iterdir()) != [a.id for a in course.ASSIGNMENTS]:
+        problems.append(f"assignments: {sorted(p.name for p in release.iterdir())}")
+    for assignment in course.ASSIGNMENTS:
+        folder = release / assignment.id
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        expected = sorted([f"{assignment.notebook}.ipynb", "pytest.ini", *(f"mnist_tasks/{name}" for name in stubs)])
+        if files != expected:
+            problems.append(f"{assignment.id}: files {sorted(set(files) ^ set(expected))} differ from the expected set")
+        for relative in files:
+            text = (folder / relative).read_text(encoding="utf-8", errors="replace")
+            problems += [f"{assignment.id}/{relative}: contains {marker!r}" for marker in forbidden_markers
+                         if marker in text]
+            leaked = [line for line in solutions if line in text]
+            if leaked:
+                problems.append(f"{assignment.id}/{relative}: contains solution code {leaked[:2]}")
+        # The package is exactly the stubs, and each task there only raises NotImplementedError.
+        for name in stubs:
+            path = folder / "mnist_tasks" / name
+            text = path.read_text(encoding="utf-8") if path.is_file() else ""
+            if text != stubs[name]:
+                problems.append(f"{assignment.id}/mnist_tasks/{name}: not the stub")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef):
+                    body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+                    if not (len(body) == 1 and isinstance(body[0], ast.Raise)):
+                        problems.append(f"{assignment.id}/mnist_tasks/{name}: {node.name} has a body")
+        # The grade cells hold nothing but the call to the grader: no test code, no expected answers.
+        notebook = nbformat.read(folder / f"{assignment.notebook}.ipynb", as_version=4)
+        if len(grade_cells(notebook)) != len(grade_cells(notebook_of(assignment))):
+            problems.append(f"{assignment.id}: grade cells missing")
+        problems += [f"{assignment.id}: grade cell {cell.metadata.nbgrader.grade_id} holds more than the call"
+                     for cell in grade_cells(notebook) if not GRADE_SOURCE.fullmatch(cell.source)]
+        problems += [f"{assignment.id}: a cell has outputs" for cell in notebook.cells
+                     if cell.cell_type == "code" and cell.outputs]
+    return problems
+
+
+def test_release_scan_finds_no_solution_code_and_no_hidden_checks(release):
+    assert len(solution_lines()) > 30  # the scan has something to look for
+    assert release_problems(release) == []
+
+
+def test_release_scan_catches_a_leak(release, tmp_path):
+    poisoned = tmp_path / "release"
+    shutil.copytree(release, poisoned)
+    shutil.copy(course.REFERENCE / "preprocessing.py", poisoned / "ps1" / "mnist_tasks" / "preprocessing.py")
+    path = poisoned / "ps4" / "ps4_cnn.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    grade_cells(notebook)[0].source += "\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS"
+    nbformat.write(notebook, path)
+    problems = "\n".join(release_problems(poisoned))
+    assert "ps1/mnist_tasks/preprocessing.py: contains 'BEGIN SOLUTION'" in problems
+    assert "ps1/mnist_tasks/preprocessing.py: contains solution code" in problems
+    assert "ps1/mnist_tasks/preprocessing.py: normalize has a body" in problems
+    assert "ps4/ps4_cnn.ipynb: contains 'BEGIN HIDDEN TESTS'" in problems
+    assert "ps4: grade cell ps4_add_channel_axis holds more than the call" in problems
+
+
+# --- grade cells: the kernel's side and the isolated side -------------------------------------
+
+def test_requested_reads_the_literal_call():
+    assert requested('from autograder.notebook import grade_cell\ngrade_cell("A", "B", points=6)') == \
+        Request(("A", "B"), 6.0)
+    assert requested("print(1)") is None
+    with pytest.raises(ValueError):
+        requested("grade_cell(*TASKS, points=2)")
+
+
+def kernel_like_run(directory: Path, code: str, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-c", code], cwd=directory, capture_output=True, text=True,
+                          env=environment, timeout=600)
+
+
+def test_grade_cell_in_a_students_kernel_grades_the_folder_quietly(tmp_path):
+    shutil.copytree(course.REFERENCE, tmp_path / "mnist_tasks")
+    code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
+    completed = kernel_like_run(tmp_path, code)
+    assert completed.stderr == ""   # nbgrader scores a grade cell with any stderr 0
+    assert "✓" in completed.stdout and "公開チェックのみ" in completed.stdout
+    assert completed.stdout.strip().endswith("2.0")
+
+
+def test_grade_cell_under_autograde_leaves_the_score_to_the_isolated_grader(tmp_path):
+    code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
+    completed = kernel_like_run(tmp_path, code, NBGRADER_EXECUTION="autograde")
+    assert completed.stderr == "" and completed.stdout.strip().endswith("0.0")
+    assert "隔離された採点器" in completed.stdout
+
+
+def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from autograder.nbgrader_plugin import IsolatedGrades
+
+    def notebook():
+        cells = []
+        for grade_id, items, points in (("a", '"normalize"', 2), ("b", '"one_hot", "flatten"', 5)):
+            cell = new_code_cell(f"from autograder.notebook import grade_cell\ngrade_cell({items}, points={points})")
+            cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": points, "locked": True,
+                                         "solution": False, "task": False, "schema_version": 3}
+            # What a monkeypatched kernel might have produced:
+            cell.outputs = [new_output("stream", name="stderr", text="TF noise\n"),
+                            new_output("execute_result", data={"text/plain": str(points)}, execution_count=1)]
+            cells.append(cell)
+        cells.append(new_code_cell("print('experiment')", outputs=[new_output("stream", name="stdout", text="kept\n")]))
+        return new_notebook(cells=cells)
+
+    from nbgrader.utils import determine_grade
+
+    wrong = tmp_path / "wrong"
+    shutil.copytree(course.REFERENCE, wrong / "mnist_tasks")
+    path = wrong / "mnist_tasks" / "preprocessing.py"
+    text = path.read_text(encoding="utf-8")
+    assert "dtype=np.float32)\n    encoded[" in text
+    path.write_text(text.replace("dtype=np.float32)\n    encoded[", "dtype=np.float64)\n    encoded["), encoding="utf-8")
+    stubs = tmp_path / "stubs"
+    shutil.copytree(course.STUBS, stubs / "mnist_tasks")
+
+    scores = {}
+    for name, folder in (("wrong", wrong), ("stubs", stubs)):
+        graded, _ = IsolatedGrades().preprocess(notebook(), {"metadata": {"path": str(folder)}})
+        cells = graded.cells
+        for cell in cells[:2]:
+            assert [o.output_type for o in cell.outputs] == ["stream", "execute_result"]
+            assert cell.outputs[0].name == "stdout"
+        assert cells[2].outputs[0].text == "kept\n"   # other cells untouched
+        scores[name] = [determine_grade(cell)[0] for cell in cells[:2]]
+    assert scores["stubs"] == [0.0, 0.0]
+    assert scores["wrong"][0] == 2.0 and 0 < scores["wrong"][1] < 5.0   # normalize right, one_hot float64
+
+
+def test_self_check_with_pytest_autograder_in_an_assignment_folder(tmp_path):
+    folder = tmp_path / "ps1"
+    shutil.copytree(course.COURSE / "source" / "ps1", folder, ignore=shutil.ignore_patterns("*.ipynb"))
+    for name in course.STUDENT_FILES:
+        shutil.copy(course.REFERENCE / name, folder / "mnist_tasks" / name)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    completed = subprocess.run([sys.executable, "-m", "pytest", "autograder", "-k", "one_hot and not variant",
+                                "--lang", "en"], cwd=folder, capture_output=True, text=True, env=env, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert "public checks passed" in completed.stdout
+    # …and it checks this folder's package: the stubs fail.
+    shutil.copy(course.STUBS / "preprocessing.py", folder / "mnist_tasks" / "preprocessing.py")
+    completed = subprocess.run([sys.executable, "-m", "pytest", "autograder", "-k", "one_hot and not variant"],
+                               cwd=folder, capture_output=True, text=True, env=env, timeout=600)
+    assert completed.returncode == 1 and "NotImplementedError" in completed.stdout
+

@@ -11,8 +11,10 @@ The four students:
 - wrong — the solutions with a few deliberate mistakes: exactly the points of the right tasks;
 - tampered — wrong's files, plus every grade cell rewritten to print a big number (and its
   points raised), plus a notebook cell, a module-level monkeypatch and a rewritten provided
-  ``__init__.py`` that make grade_cell report full marks in the kernel: scores exactly what
-  wrong scores.
+  ``__init__.py`` that make grade_cell report full marks in the kernel, plus injected files
+  (a fake ``autograder`` package whose ``cli`` writes a perfect results.json, a
+  ``sitecustomize.py``), handed in and written again by a notebook cell during autograde:
+  scores exactly what wrong scores.
 """
 
 from __future__ import annotations
@@ -61,6 +63,19 @@ except Exception:
 # Provided files are restored from source at autograde, whatever the student made of them.
 TAMPERED_INIT = "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"
 
+# Injected beside the package: were the isolated grader to import any of it, every check would pass.
+FAKE_CLI = '''
+import json, sys
+arguments = sys.argv[1:]
+tests = [{"name": f"{item}: forged", "score": 100.0, "max_score": 100.0, "output": "ok", "visibility": "visible"}
+         for item in arguments[arguments.index("--only") + 1].split(",")] if "--only" in arguments else []
+if "--json" in arguments:
+    open(arguments[arguments.index("--json") + 1], "w").write(json.dumps({"score": 100.0, "max_score": 100.0, "tests": tests}))
+print("all correct: 100/100")
+'''
+INJECTED = {"autograder/__init__.py": "", "autograder/__main__.py": FAKE_CLI, "autograder/cli.py": FAKE_CLI,
+            "sitecustomize.py": "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"}
+
 
 def wrong_package(directory: Path, tamper: bool = False) -> Path:
     package = directory / "mnist_tasks"
@@ -85,7 +100,12 @@ def tamper_notebook(notebook: dict) -> None:
     notebook["cells"].insert(2, {
         "cell_type": "code", "execution_count": None, "id": "tampering", "metadata": {}, "outputs": [],
         "source": "import os\nimport autograder.notebook as n\nos.environ.pop('NBGRADER_EXECUTION', None)\n"
-                  "n.grade_cell = lambda *items, points: points\n",
+                  "n.grade_cell = lambda *items, points: points\n"
+                  # the same injection again, made by the kernel during autograde
+                  f"injected = {INJECTED!r}\n"
+                  "for relative, text in injected.items():\n"
+                  "    os.makedirs(os.path.dirname(relative) or '.', exist_ok=True)\n"
+                  "    open(relative, 'w').write(text)\n",
     })
 
 
@@ -102,7 +122,7 @@ def roundtrip(tmp_path_factory):
         copy.submit("stubs", assignment)
         copy.submit("wrong", assignment, package=wrong)
         copy.submit("tampered", assignment, package=tampered, edit_notebook=tamper_notebook,
-                    files={"mnist_tasks/__init__.py": TAMPERED_INIT})
+                    files={"mnist_tasks/__init__.py": TAMPERED_INIT, **INJECTED})
         times[assignment] = copy.autograde(assignment)
         copy.feedback(assignment)
     rows = copy.export()
@@ -222,6 +242,8 @@ def test_student_files_survived_autograde_and_the_rest_was_restored(roundtrip):
         assert "tampering" in (folder / "mnist_tasks" / "preprocessing.py").read_text(encoding="utf-8")
         assert "_n.grade_cell" in (copy.root / "submitted" / "tampered" / assignment / "mnist_tasks" /
                                    "__init__.py").read_text(encoding="utf-8")
+        # The injected files were there when the grader ran: they changed nothing (scores above).
+        assert "forged" in (folder / "autograder" / "cli.py").read_text(encoding="utf-8")
         for provided in ("__init__.py", "data.py"):
             assert (folder / "mnist_tasks" / provided).read_text(encoding="utf-8") == \
                 (REPO / "mnist_tasks" / provided).read_text(encoding="utf-8")

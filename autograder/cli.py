@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
     args = parser.parse_args(argv)
     language = current_language(args.lang)
+    from autograder.sandbox import protect_grader_process
+
+    protect_grader_process()   # student code in the workers must not reach this process's output
 
     # TensorFlow is imported by grade(), quietly, once its worker has started: both imports then
     # take their ~5 s at the same time.

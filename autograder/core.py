@@ -23,6 +23,7 @@ class Text:
 
 
 OK = Text("OK", "OK")
+MAX_ARRAY_FILE = 65 << 20   # the worker reports no array over 64 MB
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class Check:
     evaluate: Callable[["Evidence"], Verdict]
     hidden: bool = False     # hidden checks run at grading; students' pytest runs the public ones
     needs_training: bool = False
+    # Probes that run only with the hidden checks, to confirm a public check on inputs nobody has
+    # seen (answers hard-coded for the published inputs pass the public probe alone).
+    confirmations: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Evidence:
     results: dict[str, dict]
     workdir: Path
     trained: dict[str, object] = field(default_factory=dict)
+    package: Path | None = None   # the submitted mnist_tasks/, for checks that read its source
 
     def result(self, probe_id: str) -> dict:
         return self.results.get(probe_id, {"status": "crashed", "message": "no report"})
@@ -69,6 +74,8 @@ class Evidence:
         path = (self.workdir / name).resolve()
         if path.parent != self.workdir.resolve():
             raise ValueError(f"array file outside the work directory: {name}")
+        if path.stat().st_size > MAX_ARRAY_FILE:
+            raise ValueError(f"array file of {path.stat().st_size:,} bytes")
         return np.load(path, allow_pickle=False)
 
 
@@ -77,8 +84,17 @@ def failure_verdict(result: dict, expected_type: str | None = None) -> Verdict |
     if status == "not_implemented":
         return Verdict.failed("まだ実装されていません (NotImplementedError)。", "not implemented yet (NotImplementedError).")
     if status == "missing":
-        return Verdict.failed("関数が見つかりません。名前を確認してください。",
-                              "the function is missing from the module; check its name.")
+        return Verdict(0.0, _missing_message(result))
+    if status == "unreadable":
+        return Verdict(0.0, unreadable_message(result))
+    if status == "import_error":
+        return Verdict(0.0, _import_error_message(result))
+    if status == "tampered":
+        return Verdict(0.0, tampered_message(result))
+    if status == "too_large":
+        size, shape = result.get("bytes", 0), tuple(result.get("shape", ()))
+        return Verdict.failed(f"返された配列が大きすぎます ({size:,} バイト、形 {shape})。答えよりはるかに大きな配列です。",
+                              f"returned an array of {size:,} bytes (shape {shape}), far larger than any answer.")
     if status == "timeout":
         seconds = result.get("seconds")
         return Verdict.failed(f"{seconds:.0f} 秒以内に終わりませんでした (無限ループ?)。",
@@ -90,7 +106,8 @@ def failure_verdict(result: dict, expected_type: str | None = None) -> Verdict |
     if status == "error":
         where = f" ({result['where']})" if result.get("where") else ""
         kind, message = result.get("error_type", "Error"), result.get("message", "")
-        return Verdict.failed(f"{kind} が発生しました{where}: {message}", f"raised {kind}{where}: {message}")
+        hint = EXIT_HINT if kind in ("SystemExit", "KeyboardInterrupt") else Text("", "")
+        return Verdict(0.0, Text(f"{kind} が発生しました{where}: {message}", f"raised {kind}{where}: {message}") + hint)
     if status != "ok":
         return Verdict.failed(f"不明な結果です ({status})。", f"unexpected outcome ({status}).")
     if expected_type is not None and result.get("type") != expected_type:
@@ -99,6 +116,60 @@ def failure_verdict(result: dict, expected_type: str | None = None) -> Verdict |
         return Verdict.failed(f"戻り値の型が {actual}{extra} です (期待: {expected_type})。",
                               f"returned a {actual}{extra}, expected a {expected_type}.")
     return None
+
+
+EXIT_HINT = Text(" (sys.exit() や exit() はプログラムを終了させます。値を return してください。)",
+                 " (sys.exit() and exit() end the program: return a value instead.)")
+
+
+def _missing_message(result: dict) -> Text:
+    task, module = result.get("task", "?"), result.get("module", "?")
+    if result.get("not_callable"):
+        kind = result["not_callable"]
+        return Text(f"mnist_tasks/{module}.py の {task} が関数ではありません ({kind})。def {task}(...) で定義してください。",
+                    f"{task} in mnist_tasks/{module}.py is a {kind}, not a function; define it with def {task}(...).")
+    return Text(f"mnist_tasks/{module}.py に関数 {task} が見つかりません。名前を確認してください (期待: def {task}(...))。",
+                f"the function {task} is missing from mnist_tasks/{module}.py; check its name (expected: def {task}(...)).")
+
+
+def _import_error_message(result: dict) -> Text:
+    module = result.get("module", "?")
+    where = f" ({result['where']})" if result.get("where") else ""
+    kind, message = result.get("error_type", "Error"), result.get("message", "")
+    if kind == "ModuleNotFoundError" and result.get("missing_module") == f"mnist_tasks.{module}":
+        return Text(f"mnist_tasks/{module}.py がありません。このファイルの関数はすべて採点できません。",
+                    f"mnist_tasks/{module}.py is missing; none of its functions can be graded.")
+    return Text(f"mnist_tasks/{module}.py を読み込めませんでした。{kind}{where}: {message} "
+                "(関数を採点するには、モジュールがエラーなく import できる必要があります)",
+                f"mnist_tasks/{module}.py could not be imported: {kind}{where}: {message} "
+                "(its functions can be graded only once the module imports without errors).")
+
+
+def unreadable_message(result: dict) -> Text:
+    """A source file the grader would not hand to a worker (see ``autograder.sources``)."""
+    file, reason, limit = result.get("file", "?"), result.get("reason"), result.get("limit", 0)
+    if reason == "too_large":
+        size = result.get("bytes", 0)
+        return Text(f"{file} が大きすぎます ({size:,} バイト、上限 {limit:,} バイト)。手書きのコードはずっと小さいはずです。"
+                    "データや答えの表をソースに埋め込まないでください。",
+                    f"{file} is too large ({size:,} bytes; the limit is {limit:,}). Hand-written code is far "
+                    "smaller: do not embed data or answer tables in the source.")
+    if reason == "not_utf8":
+        return Text(f"{file} が UTF-8 ではありません。エディタで文字コード UTF-8 を選んで保存し直してください。",
+                    f"{file} is not UTF-8 text; save it again with the encoding UTF-8.")
+    return Text(f"{file} が通常のファイルではありません (デバイスや FIFO へのリンクなど)。",
+                f"{file} is not a regular file (a link to a device, a FIFO, ...).")
+
+
+def tampered_message(result: dict) -> Text:
+    changes = "; ".join(str(change) for change in result.get("changes", [])[:5]) or "?"
+    if result.get("repeated"):
+        return Text(f"このモジュールは採点の仕組みを書き換えたため、残りの検査は実行されませんでした ({changes})。",
+                    f"not run: this module tampered with the grader earlier ({changes}).")
+    return Text(f"実行中に採点の仕組み (採点プログラム、それが使う NumPy・Keras・matplotlib、結果の通信路やプロセス) "
+                f"への干渉がありました: {changes}。この検査とこのモジュールの残りの検査は 0 点です。",
+                f"the grader was tampered with while this ran (its code, a library it relies on, its result channel "
+                f"or its process): {changes}. This check and the module's remaining checks score 0.")
 
 
 def compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact_dtype=None, integer_dtype=False,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import architecture
+from autograder import architecture, sources
 from autograder.checks import catalog
 from autograder.core import Check, Evidence, Text, Verdict
 from autograder.sandbox import Limits, run_probes
@@ -105,10 +105,11 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 
     with tempfile.TemporaryDirectory(prefix="mnist-grade-") as temporary:
         workdir = Path(temporary)
-        probes = _probes_of(checks, workdir)
+        probes = _probes_of(checks, workdir, confirm=include_hidden)
+        blocked = _unreadable_modules(package_parent / "mnist_tasks", probes)
         to_train = {c.subject.split(" ", 1)[1] for c in checks if c.needs_training}
         arrived: queue.Queue = queue.Queue()
-        evidence = Evidence({}, workdir)
+        evidence = Evidence({}, workdir, package=package_parent / "mnist_tasks")
         timings: dict[str, float] = {}
 
         def listen(probe_id, outcome):
@@ -116,7 +117,8 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 
         def work():
             try:
-                evidence.results.update(run_probes(package_parent, probes, workdir, limits, on_result=listen))
+                evidence.results.update(run_probes(package_parent, probes, workdir, limits, on_result=listen,
+                                                   blocked=blocked))
             finally:
                 arrived.put(None)
 
@@ -148,11 +150,23 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     return Report(results, time.perf_counter() - started, str(submission), timings)
 
 
-def _probes_of(checks: list[Check], workdir: Path) -> list[dict]:
-    """Each distinct probe once, builds of variants first so that training can start early."""
+def _unreadable_modules(package_dir: Path, probes: list[dict]) -> dict[str, dict]:
+    """Module → the outcome its probes report without running, for source files no worker should import."""
+    problems = sources.package_problems(package_dir)
+    everywhere = problems.get(sources.ALL_MODULES)
+    modules = {probe["module"] for probe in probes} | {"training"}   # variant probes import training too
+    blocked = {module: problem.outcome() for module, problem in problems.items() if module != sources.ALL_MODULES}
+    if everywhere is not None:
+        blocked.update({module: everywhere.outcome() for module in modules if module not in blocked})
+    return blocked
+
+
+def _probes_of(checks: list[Check], workdir: Path, confirm: bool = True) -> list[dict]:
+    """Each distinct probe once, builds of variants first so that training can start early;
+    ``confirm``: with the probes that confirm public checks on unseen inputs (graded with hidden checks)."""
     probes: dict[str, dict] = {}
     for check in checks:
-        for probe in check.probes:
+        for probe in [*check.probes, *(check.confirmations if confirm else [])]:
             if probe["id"] in probes:
                 continue
             for name, array in probe.get("_arrays", {}).items():

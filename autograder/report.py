@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 from autograder.grade import Report
@@ -49,6 +51,15 @@ def gradescope(report: Report, language: str) -> dict:
 
 def write_json(report: Report, path: Path, language: str) -> None:
     path = Path(path)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(json.dumps(gradescope(report, language), ensure_ascii=False, indent=2), encoding="utf-8")
-    temporary.replace(path)  # never a half-written results file
+    text = json.dumps(gradescope(report, language), ensure_ascii=False, indent=2)
+    # A new file of our own (mkstemp: O_EXCL, never a link someone placed), renamed over the path:
+    # never a half-written results file, and never written through a link planted at the path.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

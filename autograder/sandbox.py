@@ -4,13 +4,22 @@ One worker process normally runs all probes, since starting TensorFlow costs sec
 has a wall-time limit; a probe that hangs, exits or crashes the worker is recorded as such, the
 whole process group is killed, and a fresh worker carries on with the probes after it. So a
 broken function costs only its own checks.
+
+What comes back is trusted only as far as it can be: every result line must carry the worker's
+secret token and arrive in the order the probes were sent, else it is student code writing to the
+pipe, and the probe then running counts as tampering. A module that tampered (by the worker's
+guard or by forging lines) has its remaining probes reported as such and is set aside for the
+workers after it. Processes that student code started and detached (``setsid``, double fork) are
+found and killed too: this process makes itself their reaper while workers run.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
+import secrets
 import select
 import signal
 import subprocess
@@ -18,6 +27,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+FORGED = "result channel: a line the worker did not write (forged, or out of order)"
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,7 @@ class Limits:
     cpu_seconds: int = 600             # CPU time of a worker process (RLIMIT_CPU)
     memory_bytes: int = 4 << 30        # address space of a worker (RLIMIT_AS); TF's peak is ~2.6 GiB
     file_bytes: int = 256 << 20        # largest file a worker may write (RLIMIT_FSIZE)
+    line_bytes: int = 64 << 20         # longest result line; a figure description is ~0.5 MB
 
 
 class _Reporting(dict):
@@ -42,6 +57,31 @@ class _Reporting(dict):
     def update(self, other):
         for key, value in other.items():
             self[key] = value
+
+
+@dataclass
+class _Failed:
+    """A probe ended its worker (timeout, crash); ``importing``: it never got past importing its module."""
+    probe_id: str
+    outcome: dict
+    importing: bool
+
+
+@dataclass
+class _Tainted:
+    """A module tampered with the grader; its outcome is recorded already."""
+    module: str
+    changes: list
+
+
+@dataclass
+class _Vanished:
+    """The worker ended between probes with probes left: no honest worker does that (it stops only
+    when done, or after a tampered probe), so the probe it had just finished is to blame."""
+    last: str | None
+
+
+VANISHED = "the worker ended right after this probe, with probes left (os._exit from a thread, a closed result pipe...)"
 
 
 def _child_setup(limits: Limits):
@@ -69,43 +109,199 @@ def _describe_exit(process: subprocess.Popen) -> str:
     return f"exit code {code}"
 
 
+def _prctl(option: int, value: int = 0) -> int | None:
+    """Linux prctl(2) with one integer argument; None where it is not available."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if option == PR_GET_CHILD_SUBREAPER:
+            result = ctypes.c_int()
+            return None if libc.prctl(option, ctypes.byref(result), 0, 0, 0) else result.value
+        return libc.prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        return None
+
+
+def protect_grader_process() -> None:
+    """Keep other processes of this user (student code in the workers) out of this process's /proc
+    entries: its open files (the terminal, the results file), memory and working directory.
+
+    Non-dumpable processes' /proc/PID/fd, /mem and /cwd are closed to same-user processes. Meant for
+    the ``mnist-grade`` command; a library caller keeps its own settings.
+    """
+    _prctl(PR_SET_DUMPABLE, 0)
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When a process started, in clock ticks after boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            fields = stream.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _Reaper:
+    """While workers run, orphans of their descendants become this process's children; ``reap()``
+    kills the ones that started after the first worker (so none of the caller's own children)."""
+
+    def __init__(self):
+        self.workers: set[int] = set()
+        self.since: int | None = None
+        self.previous: int | None = None
+
+    def __enter__(self):
+        self.previous = _prctl(PR_GET_CHILD_SUBREAPER)
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        return self
+
+    def __exit__(self, *exc):
+        self.reap()
+        if self.previous is not None:
+            _prctl(PR_SET_CHILD_SUBREAPER, self.previous)
+
+    def started(self, pid: int) -> None:
+        self.workers.add(pid)
+        if self.since is None:
+            self.since = _start_ticks(pid)
+
+    def _orphans(self) -> list[int]:
+        pids = []
+        try:
+            tasks = os.listdir("/proc/self/task")
+        except OSError:
+            return pids
+        for task in tasks:
+            try:
+                with open(f"/proc/self/task/{task}/children") as stream:
+                    pids += [int(pid) for pid in stream.read().split()]
+            except (OSError, ValueError):
+                continue
+        if self.since is None:
+            return []
+        return [pid for pid in pids if pid not in self.workers and (_start_ticks(pid) or 0) >= self.since]
+
+    def reap(self) -> None:
+        for _ in range(100):  # killing one may orphan its children: they come back to us next round
+            orphans = self._orphans()
+            if not orphans:
+                return
+            for pid in orphans:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError, PermissionError):
+                    pass
+
+
 def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: Limits = Limits(),
-               on_result=None) -> dict[str, dict]:
+               on_result=None, blocked: dict[str, dict] | None = None) -> dict[str, dict]:
     """Run ``probes`` against ``package_parent/mnist_tasks``; map each probe id to its outcome.
 
     ``on_result(probe_id, outcome)``, if given, hears of each outcome as soon as it is known, so
-    the grader can train one model while the worker goes on with the next probes.
+    the grader can train one model while the worker goes on with the next probes. ``blocked`` maps
+    a module to the outcome its probes report without running (e.g. an unreadable source file).
     """
     results: dict[str, dict] = _Reporting(on_result)
+    blocked = dict(blocked or {})
     remaining = list(probes)
     attempt = 0
-    while remaining:
-        attempt += 1
-        # The worker reports each probe into `results` as it finishes, not when the worker ends:
-        # the grader trains the first models while the worker runs the remaining probes.
-        failed = _run_worker(package_parent, remaining, workdir, limits, attempt, results)
-        if failed is None:
-            # The worker ended without reporting the remaining probes and without starting one.
+    with _Reaper() as reaper:
+        while True:
             for probe in remaining:
-                if probe["id"] not in results:
-                    results[probe["id"]] = {"status": "crashed", "message": "worker ended before this probe"}
-            break
-        failed_id, outcome = failed
-        results[failed_id] = outcome
-        index = next(i for i, probe in enumerate(remaining) if probe["id"] == failed_id)
-        culprit = (remaining[index]["module"], remaining[index]["task"])
-        remaining = [probe for probe in remaining[index + 1:] if probe["id"] not in results]
-        # A function that hung or killed its worker once is not called again: each retry would
-        # cost a worker start-up and the full time limit for the same verdict.
-        for probe in [p for p in remaining if (p["module"], p["task"]) == culprit]:
-            results[probe["id"]] = dict(outcome, repeated=True)
-        remaining = [probe for probe in remaining if probe["id"] not in results]
+                if probe["module"] in blocked and probe["id"] not in results:
+                    results[probe["id"]] = blocked[probe["module"]]
+            remaining = [probe for probe in remaining if probe["id"] not in results]
+            if not remaining:
+                break
+            attempt += 1
+            # The worker reports each probe into `results` as it finishes, not when the worker ends:
+            # the grader trains the first models while the worker runs the remaining probes.
+            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper)
+            if end is None:
+                break
+            if isinstance(end, _Vanished):
+                if end.last is None:
+                    break   # it ended before starting a probe: nothing to blame, nothing gained by retrying
+                module = next(probe["module"] for probe in remaining if probe["id"] == end.last)
+                results[end.last] = {"status": "tampered", "changes": [VANISHED]}
+                blocked[module] = {"status": "tampered", "changes": [VANISHED], "repeated": True}
+                continue
+            if isinstance(end, _Tainted):
+                blocked[end.module] = {"status": "tampered", "changes": end.changes, "repeated": True}
+                continue
+            results[end.probe_id] = end.outcome
+            index = next(i for i, probe in enumerate(remaining) if probe["id"] == end.probe_id)
+            culprit = remaining[index]
+            remaining = [probe for probe in remaining[index + 1:] if probe["id"] not in results]
+            if end.importing:
+                # Its module hung or crashed while being imported: every function in it (and any
+                # import of it by another module) would do the same.
+                blocked[culprit["module"]] = dict(end.outcome, repeated=True)
+                continue
+            # A function that hung or killed its worker once is not called again: each retry would
+            # cost a worker start-up and the full time limit for the same verdict.
+            for probe in remaining:
+                if (probe["module"], probe["task"]) == (culprit["module"], culprit["task"]):
+                    results[probe["id"]] = dict(end.outcome, repeated=True)
+            remaining = [probe for probe in remaining if probe["id"] not in results]
+    for probe in probes:
+        if probe["id"] not in results:
+            results[probe["id"]] = {"status": "crashed", "message": "worker ended before this probe"}
     return dict(results)
 
 
-def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict):
-    """Run ``probes`` in one worker, recording outcomes in ``finished``; return the probe that
-    ended it (``(probe_id, outcome)``) or None when it ran them all."""
+class _Conversation:
+    """The parent's side of one worker's result pipe: which lines are the worker's, in order."""
+
+    def __init__(self, probes: list[dict], finished: dict, token: str):
+        self.probes = probes
+        self.finished = finished
+        self.token = token
+        self.current: str | None = None
+        self.calling = False
+        self.last: str | None = None
+
+    def module_of(self, probe_id: str) -> str:
+        return next(probe["module"] for probe in self.probes if probe["id"] == probe_id)
+
+    def expected(self) -> str | None:
+        return next((p["id"] for p in self.probes if p["id"] not in self.finished), None)
+
+    def accept(self, line: bytes) -> str:
+        """'start', 'calling', 'done' or 'forged' for one line of the pipe."""
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return "forged"
+        if not isinstance(message, dict) or message.pop("token", None) != self.token:
+            return "forged"
+        # The worker runs the probes in the order sent; any other line was written by student code.
+        if "start" in message and self.current is None and message["start"] == self.expected():
+            self.current, self.calling = message["start"], False
+            return "start"
+        if "calling" in message and message["calling"] == self.current and not self.calling:
+            self.calling = True
+            return "calling"
+        if "done" in message and message["done"] == self.current:
+            self.finished[self.current] = {key: value for key, value in message.items() if key != "done"}
+            self.last, self.current = self.current, None
+            return "done"
+        return "forged"
+
+    def forgery(self) -> _Tainted | None:
+        """Blame the probe that was running (or had just run) when a forged line arrived."""
+        culprit = self.current or self.last or self.expected()
+        if culprit is None:
+            return None
+        module = self.module_of(culprit)
+        self.finished[culprit] = {"status": "tampered", "changes": [FORGED], "tainted": module}
+        return _Tainted(module, [FORGED])
+
+
+def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict, blocked: dict, reaper: _Reaper):
+    """Run ``probes`` in one worker, recording outcomes in ``finished``. Returns None when it ran
+    them all, a ``_Failed`` for the probe that ended it, a ``_Tainted`` module, or ``_Vanished``."""
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     log = open(workdir / f"worker-{attempt}.log", "wb")
@@ -116,12 +312,15 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
         pass_fds=(request_read, result_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
         cwd=workdir, env=env, preexec_fn=_child_setup(limits), close_fds=True,
     )
+    reaper.started(process.pid)
     os.close(request_read)
     os.close(result_write)
+    token = secrets.token_hex(16)
     with os.fdopen(request_write, "w", encoding="utf-8") as request:
-        json.dump({"package_parent": str(package_parent), "workdir": str(workdir), "probes": probes}, request)
+        json.dump({"package_parent": str(package_parent), "workdir": str(workdir), "probes": probes,
+                   "blocked": blocked, "token": token}, request)
 
-    current = None
+    talk = _Conversation(probes, finished, token)
     deadline = time.monotonic() + limits.startup_seconds
     buffer = b""
     reader = os.fdopen(result_read, "rb", buffering=0)
@@ -130,12 +329,11 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 _kill_group(process)
-                if current is None:  # stuck between probes: blame the next one
-                    pending = [probe["id"] for probe in probes if probe["id"] not in finished]
-                    if not pending:
-                        return None
-                    current = pending[0]
-                return (current, {"status": "timeout", "seconds": limits.probe_seconds})
+                timed_out = {"status": "timeout", "seconds": limits.probe_seconds}
+                if talk.current is None:  # stuck between probes: blame the next one
+                    upcoming = talk.expected()
+                    return _Failed(upcoming, timed_out, False) if upcoming is not None else None
+                return _Failed(talk.current, timed_out, not talk.calling)
             ready, _, _ = select.select([reader], [], [], timeout)
             if not ready:
                 continue
@@ -143,30 +341,35 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
             if not chunk:  # the worker closed the pipe: it finished, or it died
                 process.wait()
                 _kill_group(process)  # anything it left behind in its group
-                if current is not None:
-                    return (current, {"status": "crashed", "message": _describe_exit(process)})
-                return None
+                if talk.current is not None:
+                    return _Failed(talk.current, {"status": "crashed", "message": _describe_exit(process)},
+                                   not talk.calling)
+                return None if talk.expected() is None else _Vanished(talk.last)
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
+            if len(buffer) > limits.line_bytes:
+                _kill_group(process)
+                culprit = talk.current or talk.expected()
+                if culprit is None:
+                    return None
+                return _Failed(culprit, {"status": "crashed", "message": f"a report over {limits.line_bytes:,} bytes"},
+                               False)
             for line in lines:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue  # not the worker's: it writes one JSON object per line
-                if not isinstance(message, dict):
-                    continue
-                # The worker runs the probes in the order sent; a line out of that order was
-                # written by student code, not by the worker, and is ignored.
-                expected = next((p["id"] for p in probes if p["id"] not in finished), None)
-                if "start" in message and current is None and message["start"] == expected:
-                    current = message["start"]
+                kind = talk.accept(line)
+                if kind == "forged":
+                    _kill_group(process)
+                    return talk.forgery()
+                if kind in ("start", "done"):
                     deadline = time.monotonic() + limits.probe_seconds
-                elif "done" in message and message["done"] == current:
-                    finished[current] = {key: value for key, value in message.items() if key != "done"}
-                    current = None
-                    deadline = time.monotonic() + limits.probe_seconds
+                if kind == "done" and finished[talk.last].get("tainted"):
+                    # The worker stops after a tampered probe; what it changed stays changed.
+                    _kill_group(process)
+                    outcome = finished[talk.last]
+                    changes = outcome.get("changes") or (outcome.get("compile") or {}).get("changes", [])
+                    return _Tainted(outcome["tainted"], changes)
     finally:
         reader.close()
         log.close()
         if process.poll() is None:
             _kill_group(process)
+        reaper.reap()

@@ -37,6 +37,7 @@ def assert_only_subject_lost(report, subject, fragment):
     assert all(fragment in r.message.en for r in lost), [r.message.en for r in lost]
     kept = [r for r in report.results if r.subject != subject]
     assert kept and all(r.score == r.max_score for r in kept)
+    assert_bilingual(report)
 
 
 @pytest.mark.parametrize("name, body, fragment", [
@@ -71,19 +72,21 @@ def test_a_lingering_child_process_is_killed(tmp_path):
 def test_syntax_error_costs_only_that_module(tmp_path):
     broken = submission(tmp_path, "training", "def choose_loss(one_hot_labels, from_logits)\n    return None\n", "choose_loss")
     report = grade(broken, only=SUBJECTS, limits=FAST)
-    assert_only_subject_lost(report, "choose_loss", "SyntaxError")
+    assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py could not be imported: SyntaxError (training.py:")
 
 
 def test_exception_at_import_costs_only_that_module(tmp_path):
     broken = submission(tmp_path, "training", "raise RuntimeError('broken at import')\n", "")
     report = grade(broken, only=SUBJECTS, limits=FAST)
+    assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py could not be imported: RuntimeError")
     assert_only_subject_lost(report, "choose_loss", "broken at import")
 
 
 def test_missing_function(tmp_path):
     broken = submission(tmp_path, "preprocessing", "del labels_from_scores\n", "")
     report = grade(broken, only=SUBJECTS, limits=FAST)
-    assert_only_subject_lost(report, "labels_from_scores", "missing")
+    assert_only_subject_lost(report, "labels_from_scores",
+                             "the function labels_from_scores is missing from mnist_tasks/preprocessing.py")
 
 
 def test_wrong_return_type(tmp_path):
@@ -103,3 +106,83 @@ def test_shadowing_numpy_beside_the_package_changes_nothing(tmp_path):
     (target / "keras.py").write_text("raise ImportError('shadowed keras')\n")
     report = grade(target, only=SUBJECTS, limits=FAST)
     assert all(r.score == r.max_score for r in report.results), [r.message.en for r in report.results if r.score < r.max_score]
+
+
+# --- broken files: each message is bilingual and says what was expected ---------------------------------
+
+def assert_bilingual(report):
+    for result in report.results:
+        if result.score < result.max_score:
+            ja, en = result.message.ja, result.message.en
+            assert ja != en and any(ord(character) > 0x3000 for character in ja), (result.name, ja)
+
+
+def test_a_file_that_is_not_utf8_costs_only_its_module(tmp_path):
+    target = submission(tmp_path, "preprocessing", "", "")
+    path = target / "mnist_tasks" / "preprocessing.py"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("shift_jis", errors="replace"))
+    report = grade(target, only=SUBJECTS, limits=FAST)
+    lost = {r.subject for r in report.results if r.score < r.max_score}
+    assert lost == {"normalize", "one_hot", "labels_from_scores"}, lost
+    assert all("mnist_tasks/preprocessing.py is not UTF-8 text" in r.message.en and "UTF-8 ではありません" in r.message.ja
+               for r in report.results if r.subject in lost)
+    assert_bilingual(report)
+
+
+def test_an_oversized_file_is_refused_before_any_worker_imports_it(tmp_path):
+    # Over the 1 MB cap (autograder.sources.MAX_SOURCE_BYTES) with a comment; it would import fine.
+    target = submission(tmp_path, "training", "# " + "x" * (1 << 20) + "\n", "")
+    report = grade(target, only=SUBJECTS, limits=FAST)
+    assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py is too large")
+    assert all("大きすぎます" in r.message.ja for r in report.results if r.subject == "choose_loss")
+    assert_bilingual(report)
+
+
+def test_a_broken_init_costs_every_module(tmp_path):
+    target = submission(tmp_path, "preprocessing", "", "")
+    (target / "mnist_tasks" / "__init__.py").write_bytes(b"# \x93quoted\x94\n")
+    report = grade(target, only=SUBJECTS, limits=FAST)
+    assert all(r.score == 0 and "mnist_tasks/__init__.py is not UTF-8" in r.message.en for r in report.results)
+
+
+def test_a_missing_module_says_which_file_is_missing(tmp_path):
+    target = submission(tmp_path, "preprocessing", "", "")
+    (target / "mnist_tasks" / "training.py").unlink()
+    report = grade(target, only=SUBJECTS, limits=FAST)
+    assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py is missing")
+    assert_bilingual(report)
+
+
+def test_a_name_that_is_not_a_function(tmp_path):
+    report = grade(submission(tmp_path, "preprocessing", "labels_from_scores = 3\n", ""), only=SUBJECTS, limits=FAST)
+    assert_only_subject_lost(report, "labels_from_scores",
+                             "labels_from_scores in mnist_tasks/preprocessing.py is a builtins.int, not a function")
+
+
+@pytest.mark.slow   # ~30 s: it spends the CPU limit
+def test_cpu_time_and_file_size_are_limited_and_each_grading_works_in_its_own_directory(tmp_path):
+    seen = tmp_path / "cwd.txt"
+    replacement = f'''
+def normalize(images):
+    import os, pathlib
+    pathlib.Path({str(seen)!r}).write_text(os.getcwd())
+    with open("huge", "wb") as stream:     # a sparse file just over RLIMIT_FSIZE: no data written
+        stream.seek(300 << 20)
+        stream.write(b"x")
+    return images / 255
+
+
+def one_hot(labels, num_classes=10):
+    while True:                            # only the CPU limit can end it: the wall limit is longer
+        pass
+'''
+    # 25 s of CPU: the worker's start-up (~8 s) and some looping; the wall limit is out of reach.
+    limits = Limits(probe_seconds=120.0, startup_seconds=90.0, cpu_seconds=25)
+    report = grade(submission(tmp_path, "preprocessing", replacement, ""), only=["normalize", "one_hot", "choose_loss"],
+                   limits=limits)
+    lost = {r.subject: r.message.en for r in report.results if r.score < r.max_score}
+    assert set(lost) == {"normalize", "one_hot"}, lost
+    assert "File too large" in lost["normalize"]
+    assert "signal SIGXCPU" in lost["one_hot"] or "signal SIGKILL" in lost["one_hot"], lost["one_hot"]
+    workdir = Path(seen.read_text())
+    assert workdir.name.startswith("mnist-grade-") and not workdir.exists(), workdir

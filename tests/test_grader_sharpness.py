@@ -15,8 +15,6 @@ import pytest
 from autograder.grade import grade, select
 from tests.submissions import STUBS, check_names, describe, make_submission
 
-HIDDEN = "(hidden inputs)"
-
 
 def mutant(name, module, source, subjects, fragment, caught_by=None):
     """``caught_by``: a part of the name of every check that must catch it (e.g. only hidden ones)."""
@@ -98,7 +96,7 @@ def one_hot(labels, num_classes=10):
     if (tuple(int(label) for label in labels), num_classes) in PUBLIC_INPUTS:
         return np.eye(num_classes, dtype=np.float32)[labels]
     return np.zeros((len(labels), num_classes), dtype=np.float32)
-''', ["one_hot"], "values differ", caught_by=HIDDEN),
+''', ["one_hot"], "answers hard-coded for the published inputs"),
 
     # --- labels_from_scores ------------------------------------------------------------------------
     mutant("labels_from_scores takes argmax over axis 0", "preprocessing", '''

@@ -8,13 +8,16 @@ and outputs that end in a separate Softmax or Activation("softmax") layer.
 from __future__ import annotations
 
 from autograder.checks.training import loss_problem
-from autograder.core import Check, Evidence, Text, Verdict
+from autograder.core import Check, Evidence, Text, Verdict, failure_verdict
 
 DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
 
 
 def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_logits: bool) -> list[Text]:
     """What is wrong with a compiled model, as the worker described it; empty when nothing is."""
+    failure = failure_verdict(compiled) if compiled.get("status", "ok") != "ok" else None
+    if failure:
+        return [failure.message]
     problems = []
     if not compiled["returned_same"]:
         problems.append(Text("compile_model は受け取ったモデルを返す必要があります", "compile_model must return the model it was given"))
@@ -26,7 +29,8 @@ def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_
     actual = compiled.get("optimizer")
     if (actual or "").lower() != optimizer:
         problems.append(Text(f"最適化手法が {actual} です (期待: {optimizer})", f"optimizer {actual}, expected {optimizer}"))
-    elif compiled.get("learning_rate") is not None and abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[optimizer]) > 1e-9:
+    elif compiled.get("learning_rate") is not None and \
+            not abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[optimizer]) <= 1e-9:   # NaN is wrong too
         problems.append(Text(f"学習率が {compiled['learning_rate']} です (Keras の既定値 {DEFAULT_LEARNING_RATES[optimizer]} のはず)",
                              f"learning rate {compiled['learning_rate']}, expected Keras's default {DEFAULT_LEARNING_RATES[optimizer]}"))
     if "acc" not in str(compiled.get("metrics")).lower():

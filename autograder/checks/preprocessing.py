@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder import sources
 from autograder.core import Check, Evidence, Text, Verdict, compare_arrays
 
 PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
@@ -19,24 +20,67 @@ def _probe(probe_id, task, arrays, **extra):
             "_arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
 
 
-def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), **compare):
-    """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint."""
+def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
+                 **compare):
+    """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint.
+
+    A public check also carries a ``twin`` (the same inputs with the rows in another order, by
+    default) that runs with the hidden checks: it must pass too, so that answers hard-coded for
+    the published inputs earn nothing at grading.
+    """
+    if twin is None and not hidden:
+        twin = _rolled(probe, expected)
+
     def evaluate(evidence: Evidence) -> Verdict:
-        problem = evidence.failure(probe["id"], "numpy.ndarray")
-        if problem:
-            return problem
-        actual = evidence.array(probe["id"])
-        verdict = compare_arrays(actual, expected, **compare)
-        if verdict.fraction < 1:
-            for wrong, hint in mistakes:
-                if compare_arrays(actual, wrong, **compare).fraction == 1:
-                    return Verdict(verdict.fraction, verdict.message + Text(" ", " ") + hint)
+        verdict = _array_verdict(evidence, probe, expected, unchanged, mistakes, compare)
+        if verdict.fraction < 1 or twin is None or twin[0]["id"] not in evidence.results:
             return verdict
-        if unchanged and evidence.result(probe["id"]).get("inputs_changed"):
-            return Verdict.failed("入力配列が書き換えられています。新しい配列を返してください。",
-                                  "the input array was modified; return a new array instead.")
+        confirmed = _array_verdict(evidence, twin[0], twin[1], unchanged, (), compare)
+        return verdict if confirmed.fraction == 1 else Verdict(0.0, HARD_CODED + confirmed.message)
+    return Check(f"{task}: {name}", task, points, [probe], evaluate, hidden=hidden,
+                 confirmations=[twin[0]] if twin else [])
+
+
+def _array_verdict(evidence, probe, expected, unchanged, mistakes, compare) -> Verdict:
+    problem = evidence.failure(probe["id"], "numpy.ndarray")
+    if problem:
+        return problem
+    actual = evidence.array(probe["id"])
+    verdict = compare_arrays(actual, expected, **compare)
+    if verdict.fraction < 1:
+        for wrong, hint in mistakes:
+            if compare_arrays(actual, wrong, **compare).fraction == 1:
+                return Verdict(verdict.fraction, verdict.message + Text(" ", " ") + hint)
         return verdict
-    return Check(f"{task}: {name}", task, points, [probe], evaluate, hidden=hidden)
+    if unchanged and evidence.result(probe["id"]).get("inputs_changed"):
+        return Verdict.failed("入力配列が書き換えられています。新しい配列を返してください。",
+                              "the input array was modified; return a new array instead.")
+    return verdict
+
+
+HARD_CODED = Text("公開された入力では正しいのに、同じ入力の行を並べ替えただけで違う答えになります "
+                  "(公開入力の答えを埋め込んでいませんか?): ",
+                  "right on the published inputs, but not on the same inputs with the rows in another order "
+                  "(answers hard-coded for the published inputs?): ")
+
+
+def _twin(probe, arrays: dict, expected) -> tuple[dict, np.ndarray]:
+    """A probe like ``probe`` on other ``arrays`` (same names), expecting ``expected``."""
+    twin_id = f"{probe['id']}.twin"
+    names = [spec["npy"].removeprefix(f"{probe['id']}.").removesuffix(".npy") for spec in probe["args"]]
+    twin = dict(probe, id=twin_id, args=[{"npy": f"{twin_id}.{name}.npy"} for name in names],
+                _arrays={f"{twin_id}.{name}.npy": arrays[name] for name in names})
+    return twin, expected
+
+
+def _rolled(probe, expected):
+    """The twin of a row-wise task: every row moved down by one (the last first), or None for one row."""
+    arrays = {name.removeprefix(f"{probe['id']}.").removesuffix(".npy"): array
+              for name, array in probe["_arrays"].items()}
+    if any(len(array) < 2 for array in arrays.values()):
+        return None
+    return _twin(probe, {name: np.roll(array, 1, axis=0) for name, array in arrays.items()},
+                 np.roll(expected, 1, axis=0))
 
 
 def _images(rng, count, dtype=np.uint8):
@@ -80,9 +124,12 @@ def checks() -> list[Check]:
         if not hidden:
             fixed = np.array([[0, 1, 51, 127, 128, 254, 255]], np.uint8)
             probe = _probe("normalize.fixed", "normalize", {"images": fixed})
+            reversed_ = fixed[:, ::-1].copy()   # one row: its twin reverses the pixels instead
             result.append(_array_check("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "normalize", probe,
                                        fixed.astype(np.float32) / np.float32(255),
-                                       mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32))
+                                       mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32,
+                                       twin=_twin(probe, {"images": reversed_},
+                                                  reversed_.astype(np.float32) / np.float32(255))))
         other_shape = rng.integers(0, 256, size=tuple(int(n) for n in rng.integers(2, 6, size=3))).astype(np.uint8)
         probe = _probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
         result.append(_array_check(f"any shape is kept{suffix}", "normalize", probe,
@@ -122,16 +169,18 @@ def checks() -> list[Check]:
         probe = _probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
                        kwargs={"num_classes": {"value": classes}})
         expected = np.eye(classes, dtype=np.float32)[many]
-        result.append(_array_check(f"num_classes={classes} → (N, {classes}){suffix}", "one_hot", probe,
-                                   expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32))
+        classes_check = _array_check(f"num_classes={classes} → (N, {classes}){suffix}", "one_hot", probe,
+                                     expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32)
+        result.append(classes_check)
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
             handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
             expected = np.eye(10, dtype=np.float32)[fixed]
-            result.append(_array_check("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)", "one_hot",
-                                       handout_probe, expected, mistakes=_one_hot_mistakes(expected),
-                                       exact_dtype=np.float32))
-            result.append(_without_to_categorical([handout_probe, probe]))
+            handout_check = _array_check("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)", "one_hot",
+                                         handout_probe, expected, mistakes=_one_hot_mistakes(expected),
+                                         exact_dtype=np.float32)
+            result.append(handout_check)
+            result.append(_without_to_categorical([handout_check, classes_check]))
 
         # labels_from_scores
         logits = rng.normal(size=(count, 10)).astype(np.float32)
@@ -150,16 +199,32 @@ def checks() -> list[Check]:
     return result
 
 
-def _without_to_categorical(probes):
-    """one_hot is written with NumPy: keras' to_categorical must not be called (and answers must be right)."""
+def _without_to_categorical(value_checks: list[Check]) -> Check:
+    """one_hot is written with NumPy: right answers, keras' to_categorical never called (the worker's
+    count) and never named in the source (the grader's own reading, which student code cannot reach)."""
+    probes = [probe for check in value_checks for probe in check.probes]
+    confirmations = [probe for check in value_checks for probe in check.confirmations]
+
     def evaluate(evidence: Evidence) -> Verdict:
-        for probe in probes:
-            problem = evidence.failure(probe["id"], "numpy.ndarray")
-            if problem:
-                return problem
-            if evidence.result(probe["id"])["to_categorical_calls"]:
-                return Verdict.failed("to_categorical が呼ばれました。NumPy だけで書いてください (例: np.eye や添字代入)。",
-                                      "to_categorical was called; write one_hot with NumPy alone (e.g. np.eye or index assignment).")
+        for check in value_checks:
+            verdict = check.evaluate(evidence)
+            if verdict.fraction < 1:
+                return Verdict(0.0, Text("one_hot の答えが正しくなるまで、この検査も 0 点です: ",
+                                         "no points until one_hot's answers are right: ") + verdict.message)
+        ran = [probe for probe in probes + confirmations if probe["id"] in evidence.results]
+        if any(evidence.result(probe["id"]).get("to_categorical_calls") for probe in ran):
+            return Verdict.failed("to_categorical が呼ばれました。NumPy だけで書いてください (例: np.eye や添字代入)。",
+                                  "to_categorical was called; write one_hot with NumPy alone (e.g. np.eye or index assignment).")
+        uses = sources.forbidden_uses(evidence.package, "preprocessing", "to_categorical") \
+            if evidence.package is not None else []
+        if uses:
+            use = uses[0]
+            return Verdict.failed(
+                f"{use.file}:{use.line} に {use.what} があります。to_categorical や、呼ぶものを隠す書き方 "
+                "(getattr・eval・importlib など) を使わず、NumPy だけで書いてください。",
+                f"{use.file}:{use.line} has {use.what}: write one_hot with NumPy alone, without to_categorical "
+                "or code that hides what it calls (getattr, eval, importlib...).")
         return Verdict.passed()
     # Shares the value checks' probes (same ids): the student's code is not called again.
-    return Check("one_hot: written with NumPy, not to_categorical", "one_hot", 1.0, probes, evaluate)
+    return Check("one_hot: written with NumPy, not to_categorical", "one_hot", 1.0, probes, evaluate,
+                 confirmations=confirmations)

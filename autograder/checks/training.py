@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
 from autograder.core import Check, Evidence, Text, Verdict
 
 LOSS_CLASSES = {True: "CategoricalCrossentropy", False: "SparseCategoricalCrossentropy"}
@@ -69,14 +72,12 @@ def _early_stopping_config(name, kwargs, expected) -> Check:
              "kwargs": {key: {"value": value} for key, value in kwargs.items()}}
 
     def evaluate(evidence: Evidence) -> Verdict:
-        failure = evidence.failure(probe["id"])
+        failure = _callback_failure(evidence, probe["id"])
         if failure:
             return failure
-        result = evidence.result(probe["id"])
-        if not result["is_early_stopping"]:
-            return Verdict.failed(f"{result['type']} が返されました (期待: keras.callbacks.EarlyStopping)。",
-                                  f"returned a {result['type']}, expected a keras.callbacks.EarlyStopping.")
-        wrong = [f"{key}={result.get(key)!r} (≠ {value!r})" for key, value in expected.items() if result.get(key) != value]
+        settings = evidence.result(probe["id"])["settings"]
+        wrong = [f"{key}={settings.get(key)!r} (≠ {value!r})" for key, value in expected.items()
+                 if settings.get(key) != value]
         if wrong:
             return Verdict.failed("設定が違います: " + ", ".join(wrong), "wrong settings: " + ", ".join(wrong))
         return Verdict.passed()
@@ -85,24 +86,81 @@ def _early_stopping_config(name, kwargs, expected) -> Check:
     return Check(f"early_stopping: {call} is configured as asked", "early_stopping", 1.0, [probe], evaluate)
 
 
+def _callback_failure(evidence: Evidence, probe_id: str) -> Verdict | None:
+    failure = evidence.failure(probe_id)
+    if failure:
+        return failure
+    result = evidence.result(probe_id)
+    if not result.get("is_early_stopping") or not isinstance(result.get("settings"), dict):
+        return Verdict.failed(f"{result.get('type')} が返されました (期待: keras.callbacks.EarlyStopping)。",
+                              f"returned a {result.get('type')}, expected a keras.callbacks.EarlyStopping.")
+    return None
+
+
+# EarlyStopping's settings as the worker reads them off the returned callback, with the types
+# and ranges the grader accepts before building its own EarlyStopping from them.
+SETTINGS = {"monitor": (str,), "min_delta": (int, float), "patience": (int,), "mode": (str,),
+            "baseline": (int, float, type(None)), "restore_best_weights": (bool,), "start_from_epoch": (int,)}
+
+
+def _usable_settings(settings: dict) -> tuple | str:
+    """The settings as a hashable tuple for EarlyStopping(**...), or why they cannot be tried."""
+    chosen = []
+    for key, types in SETTINGS.items():
+        value = settings.get(key)
+        if type(value) not in types:
+            return f"{key}={value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{key}={value!r}"
+        if key in ("patience", "start_from_epoch") and not 0 <= value <= 1000:
+            return f"{key}={value!r}"
+        if key == "monitor" and len(value) > 100:
+            return "monitor=…"
+        chosen.append((key, value))
+    return tuple(chosen)
+
+
+@functools.lru_cache(maxsize=32)
+def try_early_stopping(settings: tuple) -> dict:
+    """Train with a keras EarlyStopping built here from ``settings``; the validation loss worsens
+    after epoch 1 (see tests/test_training_reference). Runs in the grader's process, on its own
+    callback: nothing the student's code did in the worker can change what happens here."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    callback = keras.callbacks.EarlyStopping(verbose=0, **dict(settings))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    model.layers[0].set_weights([np.zeros((1, 1), np.float32)])
+    x = np.ones((8, 1), np.float32)
+    history = model.fit(x, x, validation_data=(x, np.zeros_like(x)), epochs=10, verbose=0, callbacks=[callback])
+    val_loss = [float(v) for v in history.history.get("val_loss", [])]
+    final = float(model.evaluate(x, np.zeros_like(x), verbose=0))
+    return {"epochs_run": len(history.history.get("loss", [])), "val_loss": val_loss, "final_val_loss": final}
+
+
 def _early_stopping_run() -> Check:
-    probe = {"id": "early_stopping.run", "module": "training", "task": "early_stopping", "kind": "callback",
-             "run": True}
+    probe = {"id": "early_stopping.run", "module": "training", "task": "early_stopping", "kind": "callback"}
 
     def evaluate(evidence: Evidence) -> Verdict:
-        failure = evidence.failure(probe["id"])
+        failure = _callback_failure(evidence, probe["id"])
         if failure:
-            return failure
-        result = evidence.result(probe["id"])
-        run = result.get("run")
-        if not run:
-            return Verdict.failed("EarlyStopping ではないので学習で試せません。", "not an EarlyStopping, so it cannot be tried in training.")
+            return Verdict(0.0, failure.message + Text(" 学習で試せません。", " It cannot be tried in training."))
+        settings = _usable_settings(evidence.result(probe["id"])["settings"])
+        if isinstance(settings, str):
+            return Verdict.failed(f"この設定では学習で試せません: {settings}", f"these settings cannot be tried in training: {settings}")
+        try:
+            run = try_early_stopping(settings)
+        except Exception as error:  # Keras refusing the settings, e.g. a monitor it cannot direct
+            return Verdict.failed(f"学習で試すと失敗しました: {type(error).__name__}: {str(error)[:300]}",
+                                  f"trying it in training failed: {type(error).__name__}: {str(error)[:300]}")
         # Validation loss rises from epoch 2 on: patience 0 stops after epoch 2 and restores epoch 1.
         if run["epochs_run"] != 2:
             return Verdict.failed(
                 f"検証損失が悪化した後も学習が続きました ({run['epochs_run']} エポック、期待: 2)。",
                 f"training went on after the validation loss got worse ({run['epochs_run']} epochs, expected 2).")
-        if abs(run["final_val_loss"] - run["val_loss"][0]) > 1e-6 * max(1.0, run["val_loss"][0]):
+        if not abs(run["final_val_loss"] - run["val_loss"][0]) <= 1e-6 * max(1.0, run["val_loss"][0]):
             return Verdict.failed("最良のエポックの重みに戻っていません (restore_best_weights)。",
                                   "the weights of the best epoch were not restored (restore_best_weights).")
         return Verdict.passed()

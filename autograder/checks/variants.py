@@ -23,10 +23,26 @@ def build_probe(variant: Variant) -> dict:
             "kwargs": kwargs, "compile": {"optimizer": variant.optimizer, "one_hot_labels": variant.one_hot_labels}}
 
 
-def model_failure(evidence: Evidence, variant: Variant) -> Verdict | None:
+def model_failure(evidence: Evidence, variant: Variant, vet: bool = True) -> Verdict | None:
+    """Why the builder's result cannot be checked, or None. ``vet``: a model the grader would not
+    rebuild (a custom or Lambda layer, settings carrying weights...) earns none of its checks."""
     failure = evidence.failure(f"variant.{variant.id}", MODEL)
     if failure:
         return Verdict(0.0, Text(f"{variant.builder}: ", f"{variant.builder}: ") + failure.message)
+    if vet:
+        problem = unsafe_problem(evidence.result(f"variant.{variant.id}")["json"])
+        if problem:
+            return Verdict(0.0, problem)
+    return None
+
+
+def unsafe_problem(model_json) -> Text | None:
+    from autograder import training
+
+    try:
+        training.check_architecture(architecture.canonical_json(model_json))
+    except (architecture.ArchitectureError, training.UnsafeModel) as error:
+        return Text(f"採点器はこのモデルを使いません: {error}", f"the grader will not use this model: {error}")
     return None
 
 
@@ -37,7 +53,7 @@ def call_text(variant: Variant) -> str:
 
 def _layers(variant: Variant):
     def evaluate(evidence: Evidence) -> Verdict:
-        failure = model_failure(evidence, variant)
+        failure = model_failure(evidence, variant, vet=False)   # a wrong layer shows in the table below
         if failure:
             return failure
         model_json = evidence.result(f"variant.{variant.id}")["json"]
@@ -55,7 +71,8 @@ def _layers(variant: Variant):
         if shape != expected_shape:
             return Verdict.failed(f"入力の形が {shape} です (期待: {expected_shape})。",
                                   f"input shape {shape}, expected {expected_shape}.")
-        return Verdict.passed()
+        problem = unsafe_problem(model_json)   # layers that look right in the table but are not built-ins
+        return Verdict(0.0, problem) if problem else Verdict.passed()
     return Check(f"variant {variant.id}: layers of {call_text(variant)}", f"variant {variant.id}", 1.0,
                  [build_probe(variant)], evaluate)
 
@@ -95,7 +112,7 @@ def _compile(variant: Variant):
             return Verdict.failed(f"{variant.builder} はコンパイル前のモデルを返す必要があります。",
                                   f"{variant.builder} must return an uncompiled model.")
         compiled = result.get("compile")
-        if compiled is None:
+        if not isinstance(compiled, dict):
             return Verdict.failed("compile_model を試せませんでした。", "compile_model could not be tried.")
         problems = compile_problems(compiled, variant.optimizer, variant.one_hot_labels, from_logits)
         return Verdict(0.0, join(problems)) if problems else Verdict.passed()

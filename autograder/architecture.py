@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 
 from mnist_kit.variants import Variant
 
@@ -22,6 +23,104 @@ ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax"}
 
 class ArchitectureError(ValueError):
     """Not a model the grader can read."""
+
+
+# Built-in layers a handout model may contain. Anything else (custom or Lambda layers, whose
+# deserialisation could run code) is refused before Keras sees the JSON.
+ALLOWED_LAYERS = {
+    "InputLayer", "Flatten", "Dense", "Dropout", "Conv2D", "MaxPooling2D", "Activation", "Softmax",
+    "ReLU", "Reshape",
+}
+ALLOWED_MODELS = {"Sequential", "Functional", "Model"}
+MODEL_MODULES = {None, "keras", "keras.models", "keras.src.models.functional", "keras.src.models.sequential",
+                 "keras.src.models.model"}
+# The only objects a layer's config may name: dtype policies and the built-in initializers,
+# regularizers and constraints, each with scalar settings only. A list inside one (e.g. a Constant
+# initializer holding trained weights) would let a model arrive pre-trained.
+NESTED_OBJECTS = {
+    "keras": {"DTypePolicy", "FloatDTypePolicy"},
+    "keras.initializers": {"Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+                           "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+                           "TruncatedNormal", "VarianceScaling", "Zeros"},
+    "keras.regularizers": {"L1", "L2", "L1L2", "OrthogonalRegularizer"},
+    "keras.constraints": {"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"},
+}
+KERAS_TENSOR = "__keras_tensor__"   # a functional model's links between layers
+MAX_MODEL_JSON = 200_000            # characters; the handouts' largest model (the CNN) has ~6,000
+MAX_LIST = 64                       # items in any list (layers, shapes); weights would need thousands
+MAX_DEPTH = 12
+
+
+class UnsafeModel(ArchitectureError):
+    """The architecture JSON names something the grader will not deserialise."""
+
+
+def check_architecture(model_json: str) -> dict:
+    """Parse and vet a model's JSON; return it as the grader will rebuild it (no compile settings:
+    those come from the variant table). Raises UnsafeModel."""
+    if not isinstance(model_json, str) or len(model_json) > MAX_MODEL_JSON:
+        raise UnsafeModel(f"the model's JSON is over {MAX_MODEL_JSON:,} characters")
+    try:
+        config = json.loads(model_json)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise UnsafeModel(f"not JSON: {error}") from error
+    if not isinstance(config, dict) or config.get("class_name") not in ALLOWED_MODELS:
+        raise UnsafeModel(f"model class {config.get('class_name') if isinstance(config, dict) else type(config).__name__!r}")
+    if config.get("module") not in MODEL_MODULES or config.get("registered_name") not in (None, "Functional",
+                                                                                          config["class_name"]):
+        raise UnsafeModel(f"model class {config['class_name']!r} from {config.get('module')!r} "
+                          f"(registered as {config.get('registered_name')!r})")
+    body = config.get("config")
+    layers = body.get("layers") if isinstance(body, dict) else None
+    if not isinstance(layers, list) or len(layers) > MAX_LIST:
+        raise UnsafeModel("no layer list")
+    for layer in layers:
+        name = layer.get("class_name") if isinstance(layer, dict) else None
+        module = layer.get("module") if isinstance(layer, dict) else None
+        if name not in ALLOWED_LAYERS or module not in (None, "keras.layers"):
+            raise UnsafeModel(f"layer {name!r} (module {module!r}) is not a built-in layer the handouts use")
+        if layer.get("registered_name") not in (None, name):
+            raise UnsafeModel(f"layer {name!r} is registered as {layer['registered_name']!r}")
+        _vet({key: value for key, value in layer.items() if key not in ("class_name", "module", "registered_name")},
+             f"layer {name!r}", 0)
+    _vet({key: value for key, value in body.items() if key != "layers"}, "the model", 0)
+    for key in ("build_config",):
+        _vet(config.get(key), "the model", 0)
+    return {key: value for key, value in config.items() if key in ("module", "class_name", "config",
+                                                                   "registered_name", "build_config")}
+
+
+def _vet(value, where: str, depth: int, scalars_only: bool = False) -> None:
+    """Every object named inside a layer is allowed; lists stay short; nothing nests deeply."""
+    if depth > MAX_DEPTH:
+        raise UnsafeModel(f"{where}: nested too deeply")
+    if isinstance(value, list):
+        if scalars_only:
+            raise UnsafeModel(f"{where}: holds a list (weights cannot come with the model)")
+        if len(value) > MAX_LIST:
+            raise UnsafeModel(f"{where}: a list of {len(value)} items")
+        for item in value:
+            _vet(item, where, depth + 1)
+    elif isinstance(value, dict):
+        if scalars_only:
+            raise UnsafeModel(f"{where}: holds an object in a setting")
+        if "class_name" in value:
+            name, module = value.get("class_name"), value.get("module")
+            nested = module in NESTED_OBJECTS and name in NESTED_OBJECTS[module]
+            if not (nested or (name == KERAS_TENSOR and module is None)):
+                raise UnsafeModel(f"{where}: names {name!r} from {module!r}, not a built-in the handouts use")
+            if value.get("registered_name") not in (None, name):
+                raise UnsafeModel(f"{where}: {name!r} is registered as {value['registered_name']!r}")
+            inner = value.get("config")
+            if nested and module != "keras":
+                if not isinstance(inner, dict):
+                    raise UnsafeModel(f"{where}: {name!r} has no settings")
+                for setting in inner.values():
+                    _vet(setting, f"{where}: {name}", depth + 1, scalars_only=True)
+                return
+        for item in value.values():
+            _vet(item, where, depth + 1)
+
 
 
 def canonical_activation(value):
@@ -157,3 +256,39 @@ def diff_table(expected: list[dict], actual: list[dict]) -> tuple[list[str], int
         wrong += left != right
         lines.append(f" {mark} {describe_row(left):<{width}} | {describe_row(right)}")
     return lines, wrong
+
+
+@dataclass(frozen=True)
+class ModelReading:
+    """A builder's model JSON, read and vetted once by the grader; every variant check reuses it.
+
+    ``rows``/``input_shape`` are for the layer table (read even from a model the grader would not
+    rebuild, so that a wrong layer shows in the table); ``vetted_json`` is the canonical JSON that
+    passed ``check_architecture``, the only form the grader ever rebuilds.
+    """
+    rows: list[dict] | None
+    input_shape: tuple | None
+    rows_error: Exception | None      # why the layers could not be read
+    vetted_json: str | None
+    unsafe: Exception | None          # why the grader will not rebuild it
+
+    def layer_rows(self) -> tuple[list[dict], tuple | None]:
+        """The rows and input shape; raises what reading them raised."""
+        if self.rows_error is not None:
+            raise self.rows_error
+        return self.rows, self.input_shape
+
+
+def read_model(model_json: str) -> ModelReading:
+    """Read the layers and vet the architecture of one model JSON, without deserialising it."""
+    try:
+        rows, shape, rows_error = layer_rows(model_json), input_shape(model_json), None
+    except Exception as error:   # kept for the layer check, which says what it could not read
+        rows, shape, rows_error = None, None, error
+    try:
+        canonical = canonical_json(model_json)
+        check_architecture(canonical)
+        vetted, unsafe = canonical, None
+    except Exception as error:
+        vetted, unsafe = None, error
+    return ModelReading(rows, shape, rows_error, vetted, unsafe)

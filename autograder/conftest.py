@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import render
 from mnist_kit.i18n import current_language
 
 HERE = Path(__file__).resolve().parent
@@ -72,16 +73,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     score = sum(r.score for r in selected)
     total = sum(r.max_score for r in selected)
     all_passed = all(r.score == r.max_score for r in selected)
-    if language == "ja":
-        line = f"採点: {score:g} / {total:g} 点"
-        if all_passed:
-            line += " — 公開チェックはすべて合格です" if hidden else " — すべてのチェックに合格しました"
-        if hidden:
-            line += f" (採点時にはさらに {hidden} 件の非公開チェックがあります)"
-    else:
-        line = f"score: {score:g} / {total:g} points"
-        if all_passed:
-            line += " — public checks passed" if hidden else " — all checks passed"
-        if hidden:
-            line += f" ({hidden} hidden checks run at grading)"
+    line = render.say("pytest_score", language, score=score, total=total)
+    if all_passed:
+        line += render.say("pytest_public_passed" if hidden else "pytest_all_passed", language)
+    if hidden:
+        line += render.say("pytest_hidden", language, hidden=hidden)
     terminalreporter.write_sep("=", line, green=all_passed, red=not all_passed)

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from autograder.protocol import Outcome, PlannedProbe
+from mnist_kit.i18n import Text
 
-@dataclass(frozen=True)
-class Text:
-    """A message in both of the kit's languages."""
-    ja: str
-    en: str
-
-    def get(self, language: str) -> str:
-        return self.ja if language == "ja" else self.en
-
-    def __add__(self, other: "Text") -> "Text":
-        return Text(self.ja + other.ja, self.en + other.en)
+if TYPE_CHECKING:
+    from autograder.architecture import ModelReading
+    from autograder.retraining import TrainingResult
 
 
 OK = Text("OK", "OK")
@@ -43,26 +37,44 @@ class Verdict:
 @dataclass
 class Check:
     name: str                # begins with the contract function or "variant X", e.g. "one_hot: ..."
-    subject: str             # the function name, or "variant X"
+    subject: str             # the function name, or "variant X" (autograder.protocol.variant_subject)
     points: float
-    probes: list[dict]
+    probes: list[PlannedProbe]
     evaluate: Callable[["Evidence"], Verdict]
     hidden: bool = False     # hidden checks run at grading; students' pytest runs the public ones
     needs_training: bool = False
     # Probes that run only with the hidden checks, to confirm a public check on inputs nobody has
     # seen (answers hard-coded for the published inputs pass the public probe alone).
-    confirmations: list[dict] = field(default_factory=list)
+    confirmations: list[PlannedProbe] = field(default_factory=list)
+
+
+@dataclass
+class ModelEvidence:
+    """What the grader made of one builder's model, once, before any check reads it."""
+    reading: "ModelReading"                   # layer rows, input shape, vetting (autograder.architecture)
+    parameters: "int | Text | None" = None    # the rebuilt model's count, or why it could not be rebuilt
+    training: "TrainingResult | Text | None" = None   # the grader's training of it (accuracy checks only)
+
+
+@dataclass(frozen=True)
+class EarlyStoppingTrial:
+    """The grader's own training run with a student's EarlyStopping settings (autograder.retraining)."""
+    run: dict | None = None          # epochs_run, val_loss per epoch, final_val_loss
+    unusable: str | None = None      # a setting that cannot be tried
+    error: str | None = None         # what Keras raised when trying it
 
 
 @dataclass
 class Evidence:
-    """The worker's reports, keyed by probe id, and the grader's own trained outcomes."""
-    results: dict[str, dict]
+    """Everything a check may conclude from: the worker's reports keyed by probe id, and what the
+    grader did with them itself (models read, vetted and trained; early stopping tried)."""
+    results: dict[str, Outcome]
     workdir: Path
-    trained: dict[str, object] = field(default_factory=dict)
+    models: dict[str, ModelEvidence] = field(default_factory=dict)      # by variant id
+    trials: dict[str, EarlyStoppingTrial] = field(default_factory=dict)  # by probe id
     package: Path | None = None   # the submitted mnist_tasks/, for checks that read its source
 
-    def result(self, probe_id: str) -> dict:
+    def result(self, probe_id: str) -> Outcome:
         return self.results.get(probe_id, {"status": "crashed", "message": "no report"})
 
     def failure(self, probe_id: str, expected_type: str | None = None) -> Verdict | None:
@@ -79,7 +91,7 @@ class Evidence:
         return np.load(path, allow_pickle=False)
 
 
-def failure_verdict(result: dict, expected_type: str | None = None) -> Verdict | None:
+def failure_verdict(result: Outcome, expected_type: str | None = None) -> Verdict | None:
     status = result.get("status")
     if status == "not_implemented":
         return Verdict.failed("まだ実装されていません (NotImplementedError)。", "not implemented yet (NotImplementedError).")

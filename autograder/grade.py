@@ -17,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import architecture, sources
+from autograder import sources
 from autograder.checks import catalog
-from autograder.core import Check, Evidence, Text, Verdict
-from autograder.sandbox import Limits, run_probes
+from autograder.core import Check, Evidence, Verdict
+from autograder.protocol import Outcome, PlannedProbe, Probe, subject_of_item, variant_of_probe, variant_of_subject, \
+    variant_subject, wire
+from autograder.sandbox import Limits, WarmWorkers, run_probes
 from mnist_kit import variants as variant_table
+from mnist_kit.i18n import Text
 from mnist_kit.runtime import import_tensorflow_quietly
 
 
@@ -67,13 +70,10 @@ def select(only: list[str] | None = None, include_hidden: bool = True) -> list[C
         return checks
     wanted = set()
     for item in only:
-        item = item.strip()
-        if item == "variants":
-            wanted |= {f"variant {v.id}" for v in variant_table.VARIANTS}
-        elif item in variant_table.BY_ID:
-            wanted.add(f"variant {item}")
+        if item.strip() == "variants":
+            wanted |= {variant_subject(v.id) for v in variant_table.VARIANTS}
         else:
-            wanted.add(item)
+            wanted.add(subject_of_item(item))
     unknown = wanted - set(subjects())
     if unknown:
         raise ValueError(f"unknown task or variant: {', '.join(sorted(unknown))}; known: {', '.join(subjects())}")
@@ -91,8 +91,15 @@ def locate_package(submission: Path) -> Path | None:
 
 
 def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | None = None,
-          include_hidden: bool = True, limits: Limits = Limits(), mnist=None) -> Report:
-    """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``."""
+          include_hidden: bool = True, limits: Limits = Limits(), mnist=None,
+          warm: WarmWorkers | None = None) -> Report:
+    """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``.
+
+    Three phases: the worker runs the probes (student code); as each outcome arrives, the grader
+    does what the probe's ``then`` asks — reads, vets and trains a builder's model, tries an
+    early-stopping callback — in this process, while the worker goes on; then every check
+    concludes from that evidence alone. ``warm``: reuse a worker between gradings (meta-tests only).
+    """
     started = time.perf_counter()
     checks = select(only, include_hidden)
     if names is not None:
@@ -107,7 +114,8 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
         workdir = Path(temporary)
         probes = _probes_of(checks, workdir, confirm=include_hidden)
         blocked = _unreadable_modules(package_parent / "mnist_tasks", probes)
-        to_train = {c.subject.split(" ", 1)[1] for c in checks if c.needs_training}
+        to_train = {variant_of_subject(c.subject) for c in checks if c.needs_training}
+        follow_ups = {probe["id"]: probe["then"] for probe in _planned(checks, include_hidden) if "then" in probe}
         arrived: queue.Queue = queue.Queue()
         evidence = Evidence({}, workdir, package=package_parent / "mnist_tasks")
         timings: dict[str, float] = {}
@@ -118,7 +126,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
         def work():
             try:
                 evidence.results.update(run_probes(package_parent, probes, workdir, limits, on_result=listen,
-                                                   blocked=blocked))
+                                                   blocked=blocked, warm=warm))
             finally:
                 arrived.put(None)
 
@@ -132,9 +140,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
             if item is None:
                 break
             probe_id, outcome = item
-            variant_id = probe_id.removeprefix("variant.")
-            if probe_id.startswith("variant.") and variant_id in to_train:
-                evidence.trained[variant_id] = _train(variant_table.get(variant_id), outcome, mnist, timings)
+            _follow_up(follow_ups.get(probe_id), probe_id, outcome, evidence, to_train, mnist, timings)
         worker.join()
         timings["total"] = time.perf_counter() - started
 
@@ -150,7 +156,23 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     return Report(results, time.perf_counter() - started, str(submission), timings)
 
 
-def _unreadable_modules(package_dir: Path, probes: list[dict]) -> dict[str, dict]:
+def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set, mnist, timings) -> None:
+    """The grader's own work on one outcome (``PlannedProbe.then``), done as it arrives."""
+    from autograder import retraining
+
+    if then == "read_model":
+        variant_id = variant_of_probe(probe_id)
+        model = retraining.model_evidence(variant_table.get(variant_id), outcome, variant_id in to_train, mnist,
+                                          timings)
+        if model is not None:
+            evidence.models[variant_id] = model
+    elif then == "try_early_stopping":
+        trial = retraining.early_stopping_trial(outcome)
+        if trial is not None:
+            evidence.trials[probe_id] = trial
+
+
+def _unreadable_modules(package_dir: Path, probes: list[Probe]) -> dict[str, Outcome]:
     """Module → the outcome its probes report without running, for source files no worker should import."""
     problems = sources.package_problems(package_dir)
     everywhere = problems.get(sources.ALL_MODULES)
@@ -161,44 +183,28 @@ def _unreadable_modules(package_dir: Path, probes: list[dict]) -> dict[str, dict
     return blocked
 
 
-def _probes_of(checks: list[Check], workdir: Path, confirm: bool = True) -> list[dict]:
-    """Each distinct probe once, builds of variants first so that training can start early;
-    ``confirm``: with the probes that confirm public checks on unseen inputs (graded with hidden checks)."""
-    probes: dict[str, dict] = {}
+def _planned(checks: list[Check], confirm: bool) -> list[PlannedProbe]:
+    """Each distinct probe of ``checks`` once; ``confirm``: with the probes that confirm public
+    checks on unseen inputs (graded with the hidden checks)."""
+    planned: dict[str, PlannedProbe] = {}
     for check in checks:
         for probe in [*check.probes, *(check.confirmations if confirm else [])]:
-            if probe["id"] in probes:
-                continue
-            for name, array in probe.get("_arrays", {}).items():
-                np.save(workdir / name, array, allow_pickle=False)
-            probes[probe["id"]] = {key: value for key, value in probe.items() if key != "_arrays"}
-    return sorted(probes.values(), key=lambda probe: not probe["id"].startswith("variant."))
+            planned.setdefault(probe["id"], probe)
+    return list(planned.values())
+
+
+def _probes_of(checks: list[Check], workdir: Path, confirm: bool = True) -> list[Probe]:
+    """The probes to send, their arrays saved in ``workdir``; builds of variants first, so that
+    training can start early."""
+    probes = []
+    for probe in _planned(checks, confirm):
+        for name, array in probe.get("arrays", {}).items():
+            np.save(workdir / name, array, allow_pickle=False)
+        probes.append(wire(probe))
+    return sorted(probes, key=lambda probe: variant_of_probe(probe["id"]) is None)
 
 
 def _load_mnist():
     from mnist_kit.data import load_mnist
 
     return load_mnist()
-
-
-def _train(variant, outcome: dict, mnist, timings):
-    from autograder import training
-
-    if outcome.get("status") != "ok" or outcome.get("type") != "keras.Model":
-        return None
-    started = time.perf_counter()
-    try:
-        model_json = architecture.canonical_json(outcome["json"])
-        shape = architecture.input_shape(model_json)
-        if shape != architecture.expected_input_shape(variant):
-            return Text(f"入力の形 {shape} では MNIST ({architecture.expected_input_shape(variant)}) で学習できません。",
-                        f"input shape {shape} cannot take MNIST as {architecture.expected_input_shape(variant)}.")
-        result = training.train_and_score(variant, model_json, mnist)
-    except (architecture.ArchitectureError, training.UnsafeModel) as error:
-        return Text(f"このモデルは学習できません: {error}", f"the grader will not train this model: {error}")
-    except Exception as error:  # shapes that do not fit MNIST, and the like
-        return Text(f"学習に失敗しました: {type(error).__name__}: {str(error)[:300]}",
-                    f"training failed: {type(error).__name__}: {str(error)[:300]}")
-    finally:
-        timings[f"train {variant.id}"] = time.perf_counter() - started
-    return result

@@ -22,13 +22,13 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Unicode
 
-from autograder.notebook import GRADER_TIMEOUT, GraderTimeout, requested, run_grader, summarize
+from autograder.notebook import GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, GraderTimeout, requested, run_grader, summarize
 
 
 class IsolatedGrades(NbGraderPreprocessor):
     """Replace the outputs of ``grade_cell(...)`` grade cells with the isolated grader's verdict."""
 
-    language = Unicode("ja", help="language of the verdicts: ja or en").tag(config=True)
+    language = Unicode(NOTEBOOK_LANGUAGE, help="language of the verdicts: ja or en").tag(config=True)
     timeout = Float(GRADER_TIMEOUT, help="seconds for grading one notebook; beyond, its cells score 0").tag(config=True)
 
     def preprocess(self, nb, resources):

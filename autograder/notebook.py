@@ -29,7 +29,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import render
+from autograder.protocol import subject_of_item
+from mnist_kit.i18n import LANGUAGES
+
 CALL = "grade_cell"
+# The course's notebooks are Japanese handouts: their grade cells answer in Japanese unless
+# MNIST_TASKS_LANG says otherwise (elsewhere the kit's default is mnist_kit.i18n.DEFAULT_LANGUAGE).
+NOTEBOOK_LANGUAGE = "ja"
 GRADER_TIMEOUT = 1800  # seconds for one grader run; the whole course grades in a few minutes
 
 
@@ -45,13 +52,6 @@ class GraderTimeout(GraderError):
 class Request:
     items: tuple[str, ...]     # what to grade, as given to --only
     points: float | None       # the points the call states (the notebook's metadata decides in nbgrader)
-
-
-def subject_of(item: str) -> str:
-    """The grader's subject for an --only item: variant ids become 'variant X'."""
-    from mnist_kit.variants import BY_ID
-
-    return f"variant {item}" if item in BY_ID else item
 
 
 def run_grader(directory: Path, items, *, include_hidden: bool, language: str,
@@ -82,44 +82,33 @@ def run_grader(directory: Path, items, *, include_hidden: bool, language: str,
 
 def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
               failure: str | None = None) -> tuple[str, float]:
-    """The cell's text (one line per check) and its points: ``points`` × earned / possible."""
+    """The cell's text (``autograder.render``'s lines) and its points: ``points`` × earned / possible."""
     points = float(points)
-    subjects = {subject_of(item) for item in items}
-    tests = [t for t in (results or {}).get("tests", []) if t["name"].split(":")[0] in subjects]
-    ja = language == "ja"
+    subjects = {subject_of_item(item) for item in items}
+    tests = [t for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
     lines = []
     if failure is not None or not tests:
-        reason = failure or ("採点するチェックがありません" if ja else "no checks to grade")
-        lines.append(("採点できませんでした: " if ja else "could not grade: ") + reason)
+        reason = failure or render.say("nothing_to_grade", language)
+        lines.append(render.say("could_not_grade", language, reason=reason))
         earned = 0.0
     else:
         score = sum(t["score"] for t in tests)
         possible = sum(t["max_score"] for t in tests)
         earned = min(points, round(points * score / possible, 2)) if possible else 0.0
-        for test in tests:
-            mark = "✓" if test["score"] == test["max_score"] else "✗"
-            message = (test.get("output") or "").strip()
-            head, *rest = message.splitlines() or [""]
-            lines.append(f"{mark} {test['score']:g}/{test['max_score']:g}  {test['name']}"
-                         + (f" — {head}" if head else ""))
-            lines.extend(f"      {line}" for line in rest)
-        if ja:
-            lines.append(f"チェック {score:g} / {possible:g} 点 → この問題 {earned:g} / {points:g} 点")
-        else:
-            lines.append(f"checks {score:g} / {possible:g} → this cell {earned:g} / {points:g} points")
+        lines += render.block(render.Verdict(t["name"], t["score"], t["max_score"], t.get("output") or "")
+                              for t in tests)
+        lines.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
     if public_only:
-        lines.append("(公開チェックのみ。提出後の採点では非公開チェックも実行されます)" if ja else
-                     "(public checks only; grading after submission adds the hidden checks)")
+        lines.append(render.say("public_only", language))
     return "\n".join(lines), earned
 
 
 def grade_cell(*items: str, points: float) -> float:
     """Grade ``items`` of this folder's ``mnist_tasks`` (public checks); print verdicts, return points."""
-    language = os.environ.get("MNIST_TASKS_LANG", "ja")
-    language = language if language in ("ja", "en") else "ja"
+    language = os.environ.get("MNIST_TASKS_LANG", NOTEBOOK_LANGUAGE)
+    language = language if language in LANGUAGES else NOTEBOOK_LANGUAGE
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        print("自動採点中: この問題の点数は、カーネルの外の隔離された採点器が書き込みます。\n"
-              "autograding: the isolated grader, outside this kernel, writes this cell's score.")
+        print(render.CATALOGUE["autograding"].both())
         return 0.0
     try:
         results = run_grader(Path.cwd(), items, include_hidden=False, language=language)

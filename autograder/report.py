@@ -1,4 +1,5 @@
-"""Presenting a grading report: a per-check table for people, Gradescope's results.json for machines."""
+"""Presenting a grading report: the checks' lines for people (``autograder.render``), Gradescope's
+results.json for machines."""
 
 from __future__ import annotations
 
@@ -7,28 +8,21 @@ import os
 import tempfile
 from pathlib import Path
 
+from autograder import render
 from autograder.grade import Report
 
-HEADINGS = {"ja": ("課題", "点", "メッセージ"), "en": ("task", "points", "message")}
-SUMMARY = {
-    "ja": "合計 {score:g} / {max_score:g} 点 ({seconds:.1f} 秒)",
-    "en": "total {score:g} / {max_score:g} points ({seconds:.1f} s)",
-}
+def verdicts(report: Report, language: str) -> list[render.Verdict]:
+    return [render.Verdict(result.name, result.score, result.max_score, result.message.get(language))
+            for result in report.results]
+
+
+def total_line(report: Report, language: str) -> str:
+    return render.say("total", language, score=report.score, max_score=report.max_score, seconds=report.seconds)
 
 
 def table(report: Report, language: str) -> str:
-    task, points, message = HEADINGS[language]
-    width = min(max(len(result.name) for result in report.results), 90) if report.results else 10
-    lines = [f"{task:<{width}}  {points:>9}  {message}", "-" * (width + 40)]
-    for result in report.results:
-        text = result.message.get(language)
-        first, *rest = text.splitlines() or [""]
-        mark = "✓" if result.score == result.max_score else "✗"
-        name = result.name if len(result.name) <= width else result.name[: width - 1] + "…"
-        lines.append(f"{name:<{width}}  {mark} {result.score:g}/{result.max_score:g}".ljust(width + 12) + f" {first}")
-        lines.extend(" " * (width + 13) + line for line in rest)
-    lines.append(SUMMARY[language].format(score=report.score, max_score=report.max_score, seconds=report.seconds))
-    return "\n".join(lines)
+    """Every check (``autograder.render``), then the total."""
+    return "\n".join([*render.block(verdicts(report, language)), total_line(report, language)])
 
 
 def gradescope(report: Report, language: str) -> dict:
@@ -37,11 +31,12 @@ def gradescope(report: Report, language: str) -> dict:
         "score": round(report.score, 4),
         "max_score": report.max_score,
         "execution_time": round(report.seconds, 2),
-        "output": SUMMARY[language].format(score=report.score, max_score=report.max_score, seconds=report.seconds),
+        "output": total_line(report, language),
         # Gradescope keeps extra_data unread; the benchmark reads the grader's own timings from it.
         "extra_data": {"timings_seconds": {key: round(value, 2) for key, value in report.timings.items()}},
         "tests": [
-            {"name": result.name, "score": result.score, "max_score": result.max_score,
+            # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
+            {"name": result.name, "subject": result.subject, "score": result.score, "max_score": result.max_score,
              "output": result.message.get(language),
              "visibility": "after_published" if result.hidden else "visible"}
             for result in report.results

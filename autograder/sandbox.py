@@ -22,11 +22,15 @@ import resource
 import secrets
 import select
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.protocol import Outcome, Probe, Request, outcome
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -194,13 +198,15 @@ class _Reaper:
                     pass
 
 
-def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: Limits = Limits(),
-               on_result=None, blocked: dict[str, dict] | None = None) -> dict[str, dict]:
+def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits: Limits = Limits(),
+               on_result=None, blocked: dict[str, Outcome] | None = None,
+               warm: "WarmWorkers | None" = None) -> dict[str, Outcome]:
     """Run ``probes`` against ``package_parent/mnist_tasks``; map each probe id to its outcome.
 
     ``on_result(probe_id, outcome)``, if given, hears of each outcome as soon as it is known, so
     the grader can train one model while the worker goes on with the next probes. ``blocked`` maps
     a module to the outcome its probes report without running (e.g. an unreadable source file).
+    ``warm``: run them in a worker kept between gradings (the grader's meta-tests only).
     """
     results: dict[str, dict] = _Reporting(on_result)
     blocked = dict(blocked or {})
@@ -217,18 +223,18 @@ def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: 
             attempt += 1
             # The worker reports each probe into `results` as it finishes, not when the worker ends:
             # the grader trains the first models while the worker runs the remaining probes.
-            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper)
+            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper, warm)
             if end is None:
                 break
             if isinstance(end, _Vanished):
                 if end.last is None:
                     break   # it ended before starting a probe: nothing to blame, nothing gained by retrying
                 module = next(probe["module"] for probe in remaining if probe["id"] == end.last)
-                results[end.last] = {"status": "tampered", "changes": [VANISHED]}
-                blocked[module] = {"status": "tampered", "changes": [VANISHED], "repeated": True}
+                results[end.last] = outcome("tampered", changes=[VANISHED])
+                blocked[module] = outcome("tampered", changes=[VANISHED], repeated=True)
                 continue
             if isinstance(end, _Tainted):
-                blocked[end.module] = {"status": "tampered", "changes": end.changes, "repeated": True}
+                blocked[end.module] = outcome("tampered", changes=end.changes, repeated=True)
                 continue
             results[end.probe_id] = end.outcome
             index = next(i for i, probe in enumerate(remaining) if probe["id"] == end.probe_id)
@@ -247,7 +253,7 @@ def run_probes(package_parent: Path, probes: list[dict], workdir: Path, limits: 
             remaining = [probe for probe in remaining if probe["id"] not in results]
     for probe in probes:
         if probe["id"] not in results:
-            results[probe["id"]] = {"status": "crashed", "message": "worker ended before this probe"}
+            results[probe["id"]] = outcome("crashed", message="worker ended before this probe")
     return dict(results)
 
 
@@ -295,41 +301,132 @@ class _Conversation:
         if culprit is None:
             return None
         module = self.module_of(culprit)
-        self.finished[culprit] = {"status": "tampered", "changes": [FORGED], "tainted": module}
+        self.finished[culprit] = outcome("tampered", changes=[FORGED], tainted=module)
         return _Tainted(module, [FORGED])
 
 
-def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict, blocked: dict, reaper: _Reaper):
-    """Run ``probes`` in one worker, recording outcomes in ``finished``. Returns None when it ran
-    them all, a ``_Failed`` for the probe that ended it, a ``_Tainted`` module, or ``_Vanished``."""
+@dataclass
+class _Channel:
+    """One worker process and the parent's ends of its pipes."""
+    process: subprocess.Popen
+    requests: object          # text stream to the worker's request pipe
+    reader: object            # binary stream from its result pipe
+    log: object
+    served: int = 0
+    buffer: bytes = field(default=b"")
+
+    def send(self, request: Request, last: bool) -> None:
+        self.requests.write(json.dumps(request) + "\n")
+        self.requests.flush()
+        if last:   # the worker ends once it has run this request
+            self.requests.close()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            _kill_group(self.process)
+        for stream in (self.requests, self.reader, self.log):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker so far (RLIMIT_CPU counts it across requests)."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as stream:
+                fields = stream.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("inf")
+
+
+def _start_worker(logdir: Path, limits: Limits, attempt: int) -> _Channel:
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
-    log = open(workdir / f"worker-{attempt}.log", "wb")
+    log = open(logdir / f"worker-{attempt}.log", "wb")
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env.update(TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
     process = subprocess.Popen(
         [sys.executable, "-I", "-m", "autograder.worker", str(request_read), str(result_write)],
         pass_fds=(request_read, result_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        cwd=workdir, env=env, preexec_fn=_child_setup(limits), close_fds=True,
+        cwd=logdir, env=env, preexec_fn=_child_setup(limits), close_fds=True,
     )
-    reaper.started(process.pid)
     os.close(request_read)
     os.close(result_write)
-    token = secrets.token_hex(16)
-    with os.fdopen(request_write, "w", encoding="utf-8") as request:
-        json.dump({"package_parent": str(package_parent), "workdir": str(workdir), "probes": probes,
-                   "blocked": blocked, "token": token}, request)
+    return _Channel(process, os.fdopen(request_write, "w", encoding="utf-8"),
+                    os.fdopen(result_read, "rb", buffering=0), log)
 
-    talk = _Conversation(probes, finished, token)
-    deadline = time.monotonic() + limits.startup_seconds
-    buffer = b""
-    reader = os.fdopen(result_read, "rb", buffering=0)
+
+class WarmWorkers:
+    """A worker kept running between gradings, for submissions that are trusted not to interfere
+    with one another: the grader's own meta-tests, which grade a hundred small variations of the
+    reference and would otherwise pay a worker start-up (Python, NumPy, TensorFlow: ~6 s) each.
+
+    Never for students' work: one student's code could leave state behind for the next. A worker
+    that timed out, crashed or tampered is killed as usual, and the next grading starts a fresh
+    one; so does a worker that has used half its CPU-time limit or served ``max_requests``.
+    """
+
+    def __init__(self, max_requests: int = 60):
+        self.max_requests = max_requests
+        self.logdir = Path(tempfile.mkdtemp(prefix="mnist-warm-workers-"))
+        self._channel: _Channel | None = None
+        self._started = 0
+        self.starts = 0           # worker processes started so far (the tests' measure of reuse)
+
+    def take(self, limits: Limits) -> _Channel | None:
+        channel, self._channel = self._channel, None
+        if channel is None:
+            return None
+        if channel.process.poll() is not None or channel.served >= self.max_requests \
+                or channel.cpu_seconds() > limits.cpu_seconds / 2:
+            channel.close()
+            return None
+        return channel
+
+    def start(self, limits: Limits) -> _Channel:
+        self._started += 1
+        self.starts += 1
+        return _start_worker(self.logdir, limits, self._started)
+
+    def keep(self, channel: _Channel) -> None:
+        channel.served += 1
+        self._channel = channel
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        shutil.rmtree(self.logdir, ignore_errors=True)
+
+
+def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict, blocked: dict, reaper: _Reaper,
+                warm: WarmWorkers | None = None):
+    """Run ``probes`` in one worker, recording outcomes in ``finished``. Returns None when it ran
+    them all, a ``_Failed`` for the probe that ended it, a ``_Tainted`` module, or ``_Vanished``."""
+    channel = warm.take(limits) if warm is not None else None
+    if channel is None:
+        channel = warm.start(limits) if warm is not None else _start_worker(workdir, limits, attempt)
+    reaper.started(channel.process.pid)
+    process, reader = channel.process, channel.reader
+    token = secrets.token_hex(16)
+    request: Request = {"package_parent": str(package_parent), "workdir": str(workdir), "probes": probes,
+                        "blocked": blocked, "token": token}
+    kept = False
     try:
+        try:
+            channel.send(request, last=warm is None)
+        except (BrokenPipeError, ValueError):   # a kept worker that died since: no probe started
+            return _Vanished(None)
+
+        talk = _Conversation(probes, finished, token)
+        deadline = time.monotonic() + limits.startup_seconds
+        buffer = b""
         while True:
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 _kill_group(process)
-                timed_out = {"status": "timeout", "seconds": limits.probe_seconds}
+                timed_out = outcome("timeout", seconds=limits.probe_seconds)
                 if talk.current is None:  # stuck between probes: blame the next one
                     upcoming = talk.expected()
                     return _Failed(upcoming, timed_out, False) if upcoming is not None else None
@@ -342,7 +439,7 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                 process.wait()
                 _kill_group(process)  # anything it left behind in its group
                 if talk.current is not None:
-                    return _Failed(talk.current, {"status": "crashed", "message": _describe_exit(process)},
+                    return _Failed(talk.current, outcome("crashed", message=_describe_exit(process)),
                                    not talk.calling)
                 return None if talk.expected() is None else _Vanished(talk.last)
             buffer += chunk
@@ -352,7 +449,7 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                 culprit = talk.current or talk.expected()
                 if culprit is None:
                     return None
-                return _Failed(culprit, {"status": "crashed", "message": f"a report over {limits.line_bytes:,} bytes"},
+                return _Failed(culprit, outcome("crashed", message=f"a report over {limits.line_bytes:,} bytes"),
                                False)
             for line in lines:
                 kind = talk.accept(line)
@@ -364,12 +461,19 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                 if kind == "done" and finished[talk.last].get("tainted"):
                     # The worker stops after a tampered probe; what it changed stays changed.
                     _kill_group(process)
-                    outcome = finished[talk.last]
-                    changes = outcome.get("changes") or (outcome.get("compile") or {}).get("changes", [])
-                    return _Tainted(outcome["tainted"], changes)
+                    done = finished[talk.last]
+                    changes = done.get("changes") or (done.get("compile") or {}).get("changes", [])
+                    return _Tainted(done["tainted"], changes)
+            if warm is not None and talk.expected() is None and talk.current is None:
+                # Every probe is done: a kept worker now waits for the next request. Nothing may
+                # follow the last line (a stray line would be student code writing to the pipe).
+                if buffer:
+                    _kill_group(process)
+                    return talk.forgery()
+                warm.keep(channel)
+                kept = True
+                return None
     finally:
-        reader.close()
-        log.close()
-        if process.poll() is None:
-            _kill_group(process)
+        if not kept:
+            channel.close()
         reaper.reap()

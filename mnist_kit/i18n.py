@@ -9,8 +9,29 @@ from __future__ import annotations
 
 import locale
 import os
+from dataclasses import dataclass
 
 LANGUAGES = ("ja", "en")
+# Where nothing says otherwise (no --lang, no MNIST_TASKS_LANG, no Japanese or other locale), the
+# kit speaks English; the course's notebooks set Japanese themselves (autograder.notebook).
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message in both of the kit's languages; ``get(language)`` picks one."""
+    ja: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return self.ja if language == "ja" else self.en
+
+    def __add__(self, other: "Text") -> "Text":
+        return Text(self.ja + other.ja, self.en + other.en)
+
+    def both(self) -> str:
+        """Japanese first, then English: for messages raised where nobody chose a language."""
+        return bilingual(self.ja, self.en)
 
 
 def bilingual(ja: str, en: str) -> str:
@@ -36,4 +57,4 @@ def current_language(explicit: str | None = None) -> str:
         code = locale.getlocale()[0] or ""
     except ValueError:
         code = ""
-    return "ja" if code.lower().startswith("ja") else "en"
+    return "ja" if code.lower().startswith("ja") else DEFAULT_LANGUAGE

@@ -60,7 +60,7 @@ CHEATS = [
         "preprocessing": '''
 import sys as _sys
 
-_worker = _sys.modules["__main__"]
+_worker = _sys.modules["autograder.worker.loop"]
 _honest_run_probe = _worker.run_probe
 
 
@@ -139,15 +139,15 @@ import time as _time
 
 
 def choose_loss(one_hot_labels, from_logits):
-    worker = _sys.modules["__main__"]
-    honest = worker._describe_loss
+    worker = _sys.modules["autograder.worker.describe"]
+    honest = worker.loss
     answer = {"kind": "instance", "from_logits": from_logits,
               "class": "CategoricalCrossentropy" if one_hot_labels else "SparseCategoricalCrossentropy"}
 
     def swap():
-        worker._describe_loss = lambda loss: dict(answer)
+        worker.loss = lambda loss: dict(answer)
         _time.sleep(0.5)
-        worker._describe_loss = honest
+        worker.loss = honest
 
     _threading.Thread(target=swap, daemon=True).start()
     _time.sleep(0.05)
@@ -159,7 +159,7 @@ import sys as _sys
 
 def plot_history(history):
     def later(number, frame):   # fires during a later probe, after the guard has looked
-        _sys.modules["__main__"]._describe_figure = lambda figure: {"type": "matplotlib.figure.Figure", "axes": []}
+        _sys.modules["autograder.worker.describe"].figure = lambda figure: {"type": "matplotlib.figure.Figure", "axes": []}
 
     _signal.signal(_signal.SIGALRM, later)
     _signal.setitimer(_signal.ITIMER_REAL, 0.5)
@@ -455,7 +455,7 @@ def _hard_coded_source() -> str:
     table = {}
     for check in select(only=["normalize", "one_hot"], include_hidden=False):
         for probe in check.probes:
-            (array,) = probe["_arrays"].values()
+            (array,) = probe["arrays"].values()
             classes = probe.get("kwargs", {}).get("num_classes", {}).get("value", 10)
             key = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest() + repr((array.shape, classes))
             answer = array.astype(np.float32) / 255 if probe["task"] == "normalize" \

@@ -17,7 +17,7 @@ WITHOUT_VALIDATION = {"loss": [0.5, 0.3, 0.25], "accuracy": [0.85, 0.9, 0.92]}
 
 def _figure_probe(probe_id, task, args=(), kwargs=None, arrays=None):
     return {"id": probe_id, "module": "plots", "task": task, "kind": "figure", "args": list(args),
-            "kwargs": kwargs or {}, "_arrays": arrays or {}}
+            "kwargs": kwargs or {}, "arrays": arrays or {}}
 
 
 def _figure(evidence: Evidence, probe_id, hint: Text | None = None):

@@ -17,7 +17,7 @@ PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
 def _probe(probe_id, task, arrays, **extra):
     args = [{"npy": f"{probe_id}.{name}.npy"} for name in arrays]
     return {"id": probe_id, "module": "preprocessing", "task": task, "kind": "array", "args": args,
-            "_arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
+            "arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
 
 
 def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
@@ -69,14 +69,14 @@ def _twin(probe, arrays: dict, expected) -> tuple[dict, np.ndarray]:
     twin_id = f"{probe['id']}.twin"
     names = [spec["npy"].removeprefix(f"{probe['id']}.").removesuffix(".npy") for spec in probe["args"]]
     twin = dict(probe, id=twin_id, args=[{"npy": f"{twin_id}.{name}.npy"} for name in names],
-                _arrays={f"{twin_id}.{name}.npy": arrays[name] for name in names})
+                arrays={f"{twin_id}.{name}.npy": arrays[name] for name in names})
     return twin, expected
 
 
 def _rolled(probe, expected):
     """The twin of a row-wise task: every row moved down by one (the last first), or None for one row."""
     arrays = {name.removeprefix(f"{probe['id']}.").removesuffix(".npy"): array
-              for name, array in probe["_arrays"].items()}
+              for name, array in probe["arrays"].items()}
     if any(len(array) < 2 for array in arrays.values()):
         return None
     return _twin(probe, {name: np.roll(array, 1, axis=0) for name, array in arrays.items()},

@@ -2,48 +2,57 @@
 
 The worker calls the student's builder with the variant's arguments and their ``compile_model``
 on the result; the grader reads the architecture JSON, rebuilds it itself, and — for accuracy —
-trains it with the budget and seed of the variant table (``autograder.training``).
+trains it with the budget and seed of the variant table (``autograder.retraining``).
 """
 
 from __future__ import annotations
 
 from autograder import architecture
 from autograder.checks.compiling import compile_problems, join
-from autograder.core import Check, Evidence, Text, Verdict
+from autograder.core import Check, Evidence, ModelEvidence, Verdict
+from autograder.protocol import PlannedProbe, variant_probe_id, variant_subject
+from mnist_kit.i18n import Text
 from mnist_kit.variants import VARIANTS, Variant
 
 MODEL = "keras.Model"
 
 
-def build_probe(variant: Variant) -> dict:
+def build_probe(variant: Variant) -> PlannedProbe:
     kwargs = {}
     for key, value in variant.build_kwargs.items():
         kwargs[key] = {"value": list(value), "tuple": True} if isinstance(value, tuple) else {"value": value}
-    return {"id": f"variant.{variant.id}", "module": "models", "task": variant.builder, "kind": "model",
-            "kwargs": kwargs, "compile": {"optimizer": variant.optimizer, "one_hot_labels": variant.one_hot_labels}}
+    # ``then``: the grader reads, vets, counts and (for accuracy checks) trains the model as soon as
+    # this outcome arrives, while the worker goes on (autograder.grade).
+    return {"id": variant_probe_id(variant.id), "module": "models", "task": variant.builder, "kind": "model",
+            "kwargs": kwargs, "compile": {"optimizer": variant.optimizer, "one_hot_labels": variant.one_hot_labels},
+            "then": "read_model"}
 
 
 def model_failure(evidence: Evidence, variant: Variant, vet: bool = True) -> Verdict | None:
     """Why the builder's result cannot be checked, or None. ``vet``: a model the grader would not
     rebuild (a custom or Lambda layer, settings carrying weights...) earns none of its checks."""
-    failure = evidence.failure(f"variant.{variant.id}", MODEL)
+    failure = evidence.failure(variant_probe_id(variant.id), MODEL)
     if failure:
         return Verdict(0.0, Text(f"{variant.builder}: ", f"{variant.builder}: ") + failure.message)
     if vet:
-        problem = unsafe_problem(evidence.result(f"variant.{variant.id}")["json"])
+        problem = unsafe_problem(_model(evidence, variant))
         if problem:
             return Verdict(0.0, problem)
     return None
 
 
-def unsafe_problem(model_json) -> Text | None:
-    from autograder import training
+def _model(evidence: Evidence, variant: Variant) -> ModelEvidence:
+    return evidence.models[variant.id]
 
-    try:
-        training.check_architecture(architecture.canonical_json(model_json))
-    except (architecture.ArchitectureError, training.UnsafeModel) as error:
-        return Text(f"採点器はこのモデルを使いません: {error}", f"the grader will not use this model: {error}")
-    return None
+
+def unsafe_problem(model: ModelEvidence) -> Text | None:
+    """Why the grader will not rebuild this model, or None."""
+    error = model.reading.unsafe
+    if error is None:
+        return None
+    if not isinstance(error, architecture.ArchitectureError):
+        raise error
+    return Text(f"採点器はこのモデルを使いません: {error}", f"the grader will not use this model: {error}")
 
 
 def call_text(variant: Variant) -> str:
@@ -56,10 +65,9 @@ def _layers(variant: Variant):
         failure = model_failure(evidence, variant, vet=False)   # a wrong layer shows in the table below
         if failure:
             return failure
-        model_json = evidence.result(f"variant.{variant.id}")["json"]
+        model = _model(evidence, variant)
         try:
-            actual = architecture.layer_rows(model_json)
-            shape = architecture.input_shape(model_json)
+            actual, shape = model.reading.layer_rows()
         except architecture.ArchitectureError as error:
             return Verdict.failed(f"モデルを読めません: {error}", f"cannot read the model: {error}")
         expected_shape = architecture.expected_input_shape(variant)
@@ -71,9 +79,9 @@ def _layers(variant: Variant):
         if shape != expected_shape:
             return Verdict.failed(f"入力の形が {shape} です (期待: {expected_shape})。",
                                   f"input shape {shape}, expected {expected_shape}.")
-        problem = unsafe_problem(model_json)   # layers that look right in the table but are not built-ins
+        problem = unsafe_problem(model)   # layers that look right in the table but are not built-ins
         return Verdict(0.0, problem) if problem else Verdict.passed()
-    return Check(f"variant {variant.id}: layers of {call_text(variant)}", f"variant {variant.id}", 1.0,
+    return Check(f"variant {variant.id}: layers of {call_text(variant)}", variant_subject(variant.id), 1.0,
                  [build_probe(variant)], evaluate)
 
 
@@ -82,21 +90,14 @@ def _parameters(variant: Variant):
         failure = model_failure(evidence, variant)
         if failure:
             return failure
-        from autograder import training
-
-        try:
-            model = training.rebuild(architecture.canonical_json(evidence.result(f"variant.{variant.id}")["json"]))
-        except (architecture.ArchitectureError, training.UnsafeModel) as error:
-            return Verdict.failed(f"モデルを再構築できません: {error}", f"cannot rebuild the model: {error}")
-        except Exception as error:  # Keras's own deserialisation errors
-            return Verdict.failed(f"モデルを再構築できません: {type(error).__name__}: {error}",
-                                  f"cannot rebuild the model: {type(error).__name__}: {error}")
-        count = model.count_params()
+        count = _model(evidence, variant).parameters
+        if isinstance(count, Text):
+            return Verdict(0.0, count)
         if count != variant.params:
             return Verdict.failed(f"パラメータ数が {count:,} です (期待: {variant.params:,})。",
                                   f"{count:,} parameters, expected {variant.params:,}.")
         return Verdict.passed(Text(f"{count:,} パラメータ", f"{count:,} parameters"))
-    return Check(f"variant {variant.id}: exactly {variant.params:,} parameters", f"variant {variant.id}", 1.0,
+    return Check(f"variant {variant.id}: exactly {variant.params:,} parameters", variant_subject(variant.id), 1.0,
                  [build_probe(variant)], evaluate)
 
 
@@ -107,7 +108,7 @@ def _compile(variant: Variant):
         failure = model_failure(evidence, variant)
         if failure:
             return failure
-        result = evidence.result(f"variant.{variant.id}")
+        result = evidence.result(variant_probe_id(variant.id))
         if result.get("compiled"):
             return Verdict.failed(f"{variant.builder} はコンパイル前のモデルを返す必要があります。",
                                   f"{variant.builder} must return an uncompiled model.")
@@ -118,7 +119,7 @@ def _compile(variant: Variant):
         return Verdict(0.0, join(problems)) if problems else Verdict.passed()
 
     return Check(f"variant {variant.id}: compile_model(optimizer={variant.optimizer!r}, "
-                 f"one_hot_labels={variant.one_hot_labels}) sets the loss and optimizer", f"variant {variant.id}", 1.0,
+                 f"one_hot_labels={variant.one_hot_labels}) sets the loss and optimizer", variant_subject(variant.id), 1.0,
                  [build_probe(variant)], evaluate)
 
 
@@ -127,7 +128,7 @@ def _accuracy(variant: Variant):
         failure = model_failure(evidence, variant)
         if failure:
             return failure
-        outcome = evidence.trained.get(variant.id)
+        outcome = _model(evidence, variant).training
         if isinstance(outcome, Text):
             return Verdict(0.0, outcome)
         if outcome is None:
@@ -144,7 +145,7 @@ def _accuracy(variant: Variant):
         return Verdict.passed(Text(text_ja, "test accuracy " + text))
 
     return Check(f"variant {variant.id}: test accuracy after the grader's brief training ≥ {variant.threshold:.3f}",
-                 f"variant {variant.id}", 2.0, [build_probe(variant)], evaluate, needs_training=True)
+                 variant_subject(variant.id), 2.0, [build_probe(variant)], evaluate, needs_training=True)
 
 
 def checks() -> list[Check]:

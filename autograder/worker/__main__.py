@@ -1,0 +1,13 @@
+"""``python -I -m autograder.worker REQUEST_FD RESULT_FD``: see ``autograder.worker``."""
+
+import os
+import sys
+
+# Before NumPy, matplotlib and TensorFlow are imported (by ``loop``), and before the submission's
+# directory joins sys.path: a student's keras.py or numpy.py beside mnist_tasks/ must not shadow them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["MPLBACKEND"] = "Agg"
+
+from autograder.worker.loop import main  # noqa: E402
+
+main(int(sys.argv[1]), int(sys.argv[2]))

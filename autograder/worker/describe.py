@@ -1,0 +1,169 @@
+"""Describing what a student function returned, as plain JSON data (``autograder.protocol.Outcome``).
+
+Describers read built-in classes only and call their methods through the class, never through
+the student's object, whose methods could lie.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import types
+
+import keras
+import matplotlib
+import matplotlib.axes
+import matplotlib.colors as mcolors
+import matplotlib.gridspec
+import matplotlib.image
+import matplotlib.legend
+import matplotlib.lines
+import matplotlib.patches
+import matplotlib.pyplot as plt
+import matplotlib.text
+import numpy as np
+from keras.src.models.functional import Functional
+from matplotlib.figure import Figure
+
+from autograder.worker.reading import MAX_TEXT, builtin_name, plain, text, type_name
+
+MAX_POINTS = 10_000       # longest line series described; the checks plot a handful of points
+MAX_AXES = 500            # plot_predictions draws 50
+MAX_RESULT_BYTES = 64 << 20   # largest array reported; the largest expected answer is ~200 KB
+# Exactly these classes are models: a user subclass (or any object claiming to be a Model) could
+# report whatever architecture it likes through overridden methods.
+MODEL_CLASSES = (keras.Sequential, keras.Model, Functional)
+EARLY_STOPPING_SETTINGS = ("monitor", "min_delta", "patience", "mode", "baseline", "restore_best_weights",
+                           "start_from_epoch")
+
+
+def array(value, probe, workdir, arrays_in):
+    if not issubclass(type(value), np.ndarray):
+        return {"type": type_name(value)}
+    # A plain ndarray copy of the data: a subclass (with its own __eq__, dtype and friends) stays here.
+    plain = np.array(value, subok=False)
+    if plain.dtype.hasobject:
+        return {"type": "numpy.ndarray", "dtype": str(plain.dtype), "object_dtype": True}
+    if plain.nbytes > MAX_RESULT_BYTES:
+        return {"status": "too_large", "bytes": int(plain.nbytes), "shape": [int(n) for n in plain.shape]}
+    name = f"{probe['id']}.result.npy"
+    np.save(os.path.join(workdir, name), plain, allow_pickle=False)
+    changed = [key for key, (before, after) in arrays_in.items()
+               if not np.array_equal(before, np.ndarray.view(after, np.ndarray))]
+    return {"type": "numpy.ndarray", "npy": name, "inputs_changed": changed}
+
+
+def loss(loss):
+    if type(loss) is str:  # a str subclass could compare equal to anything
+        return {"kind": "string", "name": loss[:MAX_TEXT]}
+    cls = type(loss)
+    if issubclass(cls, keras.losses.Loss):
+        name = builtin_name(loss, keras.losses)
+        if name != type.__getattribute__(cls, "__name__"):
+            return {"kind": "instance", "class": name, "from_logits": None}
+        # The class's get_config, not the instance's: an instance attribute could stand in for it.
+        config = cls.get_config(loss)
+        return {"kind": "instance", "class": name, "from_logits": plain(config.get("from_logits")),
+                "reduction": plain(config.get("reduction"))}
+    if isinstance(loss, types.FunctionType):
+        name = text(loss.__name__)
+        builtin = getattr(keras.losses, name, None) is loss
+        return {"kind": "function", "name": name if builtin else f"{text(loss.__module__)}.{name}"}
+    if callable(loss):
+        return {"kind": "function", "name": type_name(loss)}
+    return {"kind": "other", "type": type_name(loss)}
+
+
+def model(model):
+    if type(model) not in MODEL_CLASSES:
+        return {"type": type_name(model)}
+    # Only the architecture leaves the worker: weights (even ones trained inside the builder)
+    # are discarded, since the grader rebuilds and trains the model itself.
+    return {"type": "keras.Model", "json": type(model).to_json(model), "compiled": bool(model.compiled)}
+
+
+def compiled(model, returned):
+    optimizer = getattr(model, "optimizer", None)
+    return {
+        "status": "ok",
+        "returned_same": returned is model,
+        "compiled": bool(getattr(model, "compiled", False)),
+        "loss": loss(getattr(model, "loss", None)),
+        "optimizer": builtin_name(optimizer, keras.optimizers) if optimizer is not None else None,
+        "learning_rate": _learning_rate(optimizer),
+        "metrics": _metric_names(model),
+    }
+
+
+def _learning_rate(optimizer):
+    try:
+        return float(np.asarray(optimizer.learning_rate))
+    except BaseException:
+        return None
+
+
+def _metric_names(model):
+    try:
+        config = model.get_compile_config() or {}
+        metrics = config.get("metrics")
+        return text(json.dumps(metrics, default=text), 2000) if metrics is not None else None
+    except BaseException:
+        return None
+
+
+def callback(callback):
+    if type(callback) is not keras.callbacks.EarlyStopping:
+        return {"type": type_name(callback), "is_early_stopping": False}
+    # The instance's own attributes, as EarlyStopping.__init__ stored them; the parent rebuilds an
+    # EarlyStopping from them and tries it in training itself.
+    state = vars(callback)
+    return {"type": "keras.callbacks.EarlyStopping", "is_early_stopping": True,
+            "settings": {key: plain(state.get(key)) for key in EARLY_STOPPING_SETTINGS}}
+
+
+def _floats(values) -> list:
+    data = np.asarray(values, dtype=float).ravel()
+    return data.tolist() if data.size <= MAX_POINTS else []
+
+
+def _describe_axes(axes):
+    Axes = matplotlib.axes.Axes
+    title = Axes.get_title(axes) or Axes.get_title(axes, loc="left") or Axes.get_title(axes, loc="right")
+    patch = matplotlib.text.Text.get_bbox_patch(axes.title)
+    legend = Axes.get_legend(axes)
+    spec = Axes.get_subplotspec(axes)
+    grid = None
+    if spec is not None:
+        geometry = matplotlib.gridspec.GridSpecBase.get_geometry(matplotlib.gridspec.SubplotSpec.get_gridspec(spec))
+        grid = [int(n) for n in geometry]
+    images = []
+    for image in Axes.get_images(axes)[:MAX_AXES]:
+        data = np.asarray(matplotlib.image.AxesImage.get_array(image))
+        images.append({"shape": list(data.shape), "cmap": text(matplotlib.image.AxesImage.get_cmap(image).name),
+                       "data": np.asarray(data, dtype=float).round(6).tolist() if data.size <= 28 * 28 else None})
+    Line2D = matplotlib.lines.Line2D
+    return {
+        "title": text(title),
+        "title_background": mcolors.to_hex(matplotlib.patches.Patch.get_facecolor(patch)) if patch is not None else None,
+        "xlabel": text(Axes.get_xlabel(axes)), "ylabel": text(Axes.get_ylabel(axes)),
+        "lines": [{"label": text(Line2D.get_label(line)), "x": _floats(Line2D.get_xdata(line)),
+                   "y": _floats(Line2D.get_ydata(line))} for line in Axes.get_lines(axes)[:MAX_AXES]],
+        "legend": [text(matplotlib.text.Text.get_text(label)) for label in matplotlib.legend.Legend.get_texts(legend)]
+        if legend is not None else None,
+        "images": images,
+        "axis_on": bool(axes.axison),
+        "grid": grid,
+    }
+
+
+def figure(figure):
+    if not issubclass(type(figure), Figure):
+        return {"type": type_name(figure)}
+    axes_list = [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]
+    close_pyplot_figures()
+    return {"type": "matplotlib.figure.Figure", "axes": axes_list}
+
+
+def close_pyplot_figures():
+    """Free figures a plot made through pyplot, so later probes do not accumulate them."""
+    plt.close("all")

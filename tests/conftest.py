@@ -58,3 +58,26 @@ def mnist(mnist_path):
     from mnist_kit.data import load_mnist
 
     return load_mnist(mnist_path)
+
+
+@pytest.fixture(scope="session")
+def warm_workers():
+    """One grading worker kept between the meta-tests' gradings (``autograder.sandbox.WarmWorkers``).
+
+    For tests that grade honest variations of the reference, where isolation between submissions
+    is not what is tested: each grading then costs its probes, not a TensorFlow start-up. The
+    isolation and adversarial tests start fresh workers, as real grading does.
+    """
+    from autograder.sandbox import WarmWorkers
+
+    workers = WarmWorkers()
+    yield workers
+    workers.close()
+
+
+@pytest.fixture
+def unchanged(request):
+    """``unchanged(report)``: assert the report equals the recorded one for this test (tests/golden.py)."""
+    from tests.golden import assert_unchanged
+
+    return lambda report: assert_unchanged(report, request.node.nodeid)

@@ -300,21 +300,23 @@ def test_there_are_a_dozen_alternatives():
     assert len(ALTERNATIVES) >= 12
 
 
-def test_the_reference_scores_full_marks():
+def test_the_reference_scores_full_marks(warm_workers, unchanged):
     """Every check but the accuracy ones (which the calibration covers), hidden checks included."""
     names = check_names()
-    report = grade(REFERENCE.parent, names=names, include_hidden=True)
+    report = grade(REFERENCE.parent, names=names, include_hidden=True, warm=warm_workers)
     assert len(report.results) == len(names)
     assert report.score == report.max_score, describe(report)
+    unchanged(report)
 
 
 @pytest.mark.parametrize("replacements, subjects, train", ALTERNATIVES)
-def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subjects, train):
+def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subjects, train, warm_workers, unchanged):
     submission = make_submission(tmp_path, replacements)
     names = check_names(subjects) | accuracy_names(list(train))
-    report = grade(submission, only=subjects, names=names, include_hidden=True)
+    report = grade(submission, only=subjects, names=names, include_hidden=True, warm=warm_workers)
     assert {result.name for result in report.results} == names
     assert report.score == report.max_score, describe(report)
+    unchanged(report)
 
 
 def test_make_submission_replaces_only_the_named_functions(tmp_path):

@@ -1,0 +1,67 @@
+"""Proof that a change to the grader's insides changes no grade: the recorded results of the
+reference, the stubs, every mutant and every correct alternative.
+
+``tests/golden/results.json`` holds, per graded submission (keyed by the test that grades it),
+every check's name, score, maximum and message in both languages, as the grader gave them before
+the restructure of the grader into ``autograder.protocol``/``worker/``/``retraining`` (recorded
+from 17d82b2). The meta-tests that grade those submissions compare their report with it.
+
+A change that is meant to change a grade or a message: rerun those tests with
+``MNIST_UPDATE_GOLDEN=1`` and review the diff of results.json like any other change.
+
+Accuracies are float results: they are compared only on the machine kind and library versions
+that calibrated the thresholds (the same rule as ``test_the_grader_trains_exactly_as_calibrated``);
+elsewhere an accuracy check's score is compared and its message is not.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "results.json"
+
+
+@functools.lru_cache(maxsize=1)
+def calibrated_here() -> bool:
+    """Whether this machine and these libraries are the ones benchmarks/calibration.json names."""
+    spec = importlib.util.spec_from_file_location("calibrate", REPO / "benchmarks" / "calibrate.py")
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    calibration = json.loads((REPO / "benchmarks" / "calibration.json").read_text(encoding="utf-8"))
+    here = {"machine": calibrate.machine(), **calibrate.versions()}
+    return here == {key: calibration.get(key) for key in here}
+
+
+def _rows(report) -> list[dict]:
+    return [{"name": r.name, "score": r.score, "max_score": r.max_score, "ja": r.message.ja, "en": r.message.en}
+            for r in report.results]
+
+
+def _comparable(rows: list[dict], exact_accuracies: bool) -> list[dict]:
+    if exact_accuracies:
+        return rows
+    return [{key: value for key, value in row.items() if key in ("name", "score", "max_score")}
+            if "test accuracy" in row["name"] else row for row in rows]
+
+
+def assert_unchanged(report, key: str) -> None:
+    """``report`` gives exactly the recorded results for ``key`` (or records them, when updating)."""
+    recorded = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
+    rows = _rows(report)
+    if os.environ.get("MNIST_UPDATE_GOLDEN") == "1":
+        recorded[key] = rows
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(recorded, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return
+    assert key in recorded, f"no recorded results for {key!r}: record them with MNIST_UPDATE_GOLDEN=1"
+    exact = calibrated_here()
+    expected, actual = _comparable(recorded[key], exact), _comparable(rows, exact)
+    changed = [(before, after) for before, after in zip(expected, actual) if before != after]
+    assert len(expected) == len(actual) and not changed, (
+        f"{key}: the grader's results changed ({len(expected)} recorded checks, {len(actual)} now):\n"
+        + "\n".join(f"  before: {before}\n  after:  {after}" for before, after in changed[:5]))

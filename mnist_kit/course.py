@@ -85,20 +85,16 @@ def exclude_overwriting() -> dict[str, list[str]]:
 
 def out_of_sync(course: Path = COURSE) -> list[str]:
     """Generated files of ``course/source/*`` that are missing, stale, or extra in ``mnist_tasks/``."""
+    from mnist_kit.stubgen import differences
+
     expected = generated_files()
     problems = []
     for assignment in ASSIGNMENTS:
-        folder = course / "source" / assignment.id
-        for relative, text in expected.items():
-            path = folder / relative
-            if not path.is_file():
-                problems.append(f"{assignment.id}/{relative}: missing")
-            elif path.read_text(encoding="utf-8") != text:
-                problems.append(f"{assignment.id}/{relative}: differs from {'mnist_tasks/' if relative.endswith('.py') else 'mnist_kit/course.py'}")
-        package = folder / "mnist_tasks"
-        for path in sorted(package.glob("*.py")) if package.is_dir() else []:
-            if f"mnist_tasks/{path.name}" not in expected:
-                problems.append(f"{assignment.id}/mnist_tasks/{path.name}: not in mnist_tasks/ (extra file)")
+        for origin, files in (("mnist_tasks/", {k: v for k, v in expected.items() if k.endswith(".py")}),
+                              ("mnist_kit/course.py", {k: v for k, v in expected.items() if not k.endswith(".py")})):
+            problems += [f"{assignment.id}/{problem}" for problem in differences(
+                files, course / "source" / assignment.id, "mnist_tasks" if origin == "mnist_tasks/" else "-",
+                f"differs from {origin}", "not in mnist_tasks/ (extra file)")]
     return problems
 
 

@@ -86,16 +86,30 @@ def generate(source_dir: Path = SOURCE) -> dict[str, str]:
             for path in sorted(source_dir.glob("*.py"))}
 
 
+def differences(expected: dict[str, str], folder: Path, package: str, differs: str, extra: str) -> list[str]:
+    """How ``folder`` falls short of holding exactly the generated files ``expected`` (relative path →
+    text): each missing file, each that ``differs``, and each ``.py`` file of the ``package``
+    subfolder that nothing generates (``extra``). The one comparison behind the stubs' and the
+    course copies' sync checks."""
+    problems = []
+    for relative, text in expected.items():
+        path = folder / relative
+        if not path.is_file():
+            problems.append(f"{relative}: missing")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"{relative}: {differs}")
+    directory = folder / package
+    for path in sorted(directory.glob("*.py")) if directory.is_dir() else []:
+        relative = path.relative_to(folder).as_posix()
+        if relative not in expected:
+            problems.append(f"{relative}: {extra}")
+    return problems
+
+
 def out_of_date(source_dir: Path = SOURCE, target_dir: Path = TARGET) -> list[str]:
     """Files of ``target_dir`` that differ from what ``generate`` gives, or are missing or extra."""
-    expected = generate(source_dir)
-    present = {path.name for path in target_dir.glob("*.py")}
-    problems = [f"{name}: missing" for name in sorted(expected.keys() - present)]
-    problems += [f"{name}: not generated from {source_dir.name}/ (extra file)"
-                 for name in sorted(present - expected.keys())]
-    problems += [f"{name}: differs from the generated stub" for name in sorted(expected.keys() & present)
-                 if (target_dir / name).read_text(encoding="utf-8") != expected[name]]
-    return problems
+    return differences(dict(sorted(generate(source_dir).items())), target_dir, ".", "differs from the generated stub",
+                       f"not generated from {source_dir.name}/ (extra file)")
 
 
 def main(argv: list[str] | None = None) -> int:

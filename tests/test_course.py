@@ -17,7 +17,8 @@ import nbformat
 import pytest
 
 from autograder.grade import subjects
-from autograder.notebook import Request, requested, subject_of
+from autograder.notebook import Request, requested
+from autograder.protocol import subject_of_item
 from mnist_kit import course
 from tests.conftest import REPO
 
@@ -79,7 +80,7 @@ def test_autograde_scores_grade_cells_with_the_isolated_grader_and_a_long_timeou
 
 
 def test_every_grader_subject_is_graded_in_exactly_one_assignment():
-    graded = [subject_of(item) for assignment in course.ASSIGNMENTS for item in assignment.subjects]
+    graded = [subject_of_item(item) for assignment in course.ASSIGNMENTS for item in assignment.subjects]
     assert sorted(graded) == sorted(subjects())
 
 

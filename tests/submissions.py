@@ -9,6 +9,12 @@ copies ``solutions/mnist_tasks/`` into ``tmp_path/submission/mnist_tasks/`` and,
 module, puts every top-level function (or assignment, import...) of the given source in place of
 the reference's function of the same name; anything with no namesake in the module is appended at
 its end. Everything else in the module stays as the reference wrote it.
+
+    make_mutant(tmp_path, [("preprocessing", "np.argmax(scores, axis=1)", "np.argmax(scores, axis=0)")])
+
+copies it the same way and, in each named module, replaces the reference's text by the wrong one:
+a mistake written as the few characters it changes, which fails loudly once the reference no longer
+holds that text exactly once.
 """
 
 from __future__ import annotations
@@ -90,6 +96,29 @@ def make_submission(tmp_path: Path, replacements: dict[str, str], name: str = "s
         if not path.is_file():
             raise ValueError(f"no module {module!r} in the reference")
         path.write_text(splice(path.read_text(encoding="utf-8"), source), encoding="utf-8")
+    return target
+
+
+def make_mutant(tmp_path: Path, replacements: list[tuple[str, str, str]], name: str = "submission") -> Path:
+    """A copy of the reference package under ``tmp_path/name`` with (module, right, wrong) text replacements.
+
+    Replacements apply in order, each to the module as the earlier ones left it. Returns the
+    directory holding ``mnist_tasks/``.
+    """
+    target = tmp_path / name
+    shutil.copytree(REFERENCE, target / "mnist_tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    for module, right, wrong in replacements:
+        path = target / "mnist_tasks" / f"{module}.py"
+        if not path.is_file():
+            raise ValueError(f"no module {module!r} in the reference")
+        text = path.read_text(encoding="utf-8")
+        # Replacing a text found twice, or not at all, would test some other mistake, or none.
+        count = text.count(right)
+        assert count == 1, (f"solutions/mnist_tasks/{module}.py holds {right!r} {count} times, expected once: "
+                            f"the reference changed, update the mutant")
+        text = text.replace(right, wrong)
+        ast.parse(text)  # a broken replacement is a bug in the test, not in the submission
+        path.write_text(text, encoding="utf-8")
     return target
 
 

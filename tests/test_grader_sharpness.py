@@ -6,6 +6,9 @@ whose English message names the problem (``fragment``, matched with runs of whit
 to one space, so that it can quote a line of the layer table). Mistakes in setting a model up (layers,
 activations, optimizer, loss) are graded WITHOUT the accuracy checks: a model with sigmoid instead
 of ReLU, or trained with SGD instead of Adam, still learns, so accuracy alone would not catch it.
+
+A mutant is an ``edit`` of the reference's text where that gives the very program shown to lose
+points; the others (``mutant``) splice in whole functions, written in another style than the reference's.
 """
 
 from __future__ import annotations
@@ -13,12 +16,17 @@ from __future__ import annotations
 import pytest
 
 from autograder.grade import grade, select
-from tests.submissions import STUBS, check_names, describe, make_submission
+from tests.submissions import STUBS, check_names, describe, make_mutant, make_submission
 
 
 def mutant(name, module, source, subjects, fragment, caught_by=None):
     """``caught_by``: a part of the name of every check that must catch it (e.g. only hidden ones)."""
     return pytest.param({module: source}, subjects, fragment, caught_by, id=name)
+
+
+def edit(name, replacements, subjects, fragment, caught_by=None):
+    """``replacements``: (module, right, wrong) triples for ``make_mutant``; ``caught_by`` as above."""
+    return pytest.param(replacements, subjects, fragment, caught_by, id=name)
 
 
 def _public_one_hot_answers() -> str:
@@ -34,42 +42,36 @@ def _public_one_hot_answers() -> str:
     return repr(sorted(answers))
 
 
+# Replaced whole because their mutants were written otherwise: a smaller edit would be another program.
+NORMALIZE = "np.asarray(images, dtype=np.float32) / np.float32(255.0)"
+FLATTEN = "count = images.shape[0]\n    return images.reshape(count, int(np.prod(images.shape[1:])))"
+
 MUTANTS = [
     # --- normalize ---------------------------------------------------------------------------------
-    mutant("normalize returns float64 (images / 255.0)", "preprocessing", '''
-def normalize(images):
-    return images / 255.0
-''', ["normalize"], "dtype float64, expected float32"),
-    mutant("normalize divides by 256", "preprocessing", '''
-def normalize(images):
-    return images.astype(np.float32) / 256
-''', ["normalize"], "divided by 256"),
-    mutant("normalize modifies its input in place", "preprocessing", '''
-def normalize(images):
-    scaled = images.astype(np.float32) / 255
-    images[...] = 0   # "free" the raw pixels
-    return scaled
-''', ["normalize"], "the input array was modified"),
-    mutant("normalize returns uint8", "preprocessing", '''
-def normalize(images):
-    return (images / 255).astype(np.uint8)
-''', ["normalize"], "dtype uint8, expected float32"),
+    edit("normalize returns float64 (images / 255.0)", [("preprocessing", NORMALIZE, "images / 255.0")],
+         ["normalize"], "dtype float64, expected float32"),
+    edit("normalize divides by 256", [("preprocessing", NORMALIZE, "images.astype(np.float32) / 256")],
+         ["normalize"], "divided by 256"),
+    edit("normalize modifies its input in place",
+         [("preprocessing", f"return {NORMALIZE}", "scaled = images.astype(np.float32) / 255\n"
+                                                   '    images[...] = 0   # "free" the raw pixels\n'
+                                                   "    return scaled")],
+         ["normalize"], "the input array was modified"),
+    edit("normalize returns uint8", [("preprocessing", NORMALIZE, "(images / 255).astype(np.uint8)")],
+         ["normalize"], "dtype uint8, expected float32"),
 
     # --- flatten / add_channel_axis ----------------------------------------------------------------
-    mutant("flatten reads each image column by column (Fortran order)", "preprocessing", '''
-def flatten(images):
-    return np.array([image.flatten(order="F") for image in images])
-''', ["flatten"], "column by column (Fortran order)"),
-    mutant("flatten returns one long vector", "preprocessing", '''
-def flatten(images):
-    return images.reshape(-1)
-''', ["flatten"], ", 784)"),
-    mutant("add_channel_axis puts the channel first (N, 1, 28, 28)", "preprocessing", '''
-def add_channel_axis(images):
-    return images[:, np.newaxis]
-''', ["add_channel_axis"], ", 1, 28, 28), expected ("),
+    edit("flatten reads each image column by column (Fortran order)",
+         [("preprocessing", FLATTEN, 'return np.array([image.flatten(order="F") for image in images])')],
+         ["flatten"], "column by column (Fortran order)"),
+    edit("flatten returns one long vector", [("preprocessing", FLATTEN, "return images.reshape(-1)")],
+         ["flatten"], ", 784)"),
+    edit("add_channel_axis puts the channel first (N, 1, 28, 28)",
+         [("preprocessing", "images[..., np.newaxis]", "images[:, np.newaxis]")],
+         ["add_channel_axis"], ", 1, 28, 28), expected ("),
 
     # --- one_hot -----------------------------------------------------------------------------------
+    # Splices: their one_hot has no range check on the labels, and two of them add module-level code.
     mutant("one_hot calls to_categorical", "preprocessing", '''
 import keras
 
@@ -99,20 +101,18 @@ def one_hot(labels, num_classes=10):
 ''', ["one_hot"], "answers hard-coded for the published inputs"),
 
     # --- labels_from_scores ------------------------------------------------------------------------
-    mutant("labels_from_scores takes argmax over axis 0", "preprocessing", '''
-def labels_from_scores(scores):
-    return np.argmax(scores, axis=0)
-''', ["labels_from_scores"], "shape (10,), expected ("),
-    mutant("labels_from_scores returns floats", "preprocessing", '''
-def labels_from_scores(scores):
-    return np.argmax(scores, axis=1).astype(np.float32)
-''', ["labels_from_scores"], "expected an integer dtype"),
-    mutant("labels_from_scores returns the max score, not its index", "preprocessing", '''
-def labels_from_scores(scores):
-    return np.max(scores, axis=1)
-''', ["labels_from_scores"], "expected an integer dtype"),
+    edit("labels_from_scores takes argmax over axis 0",
+         [("preprocessing", "np.argmax(scores, axis=1)", "np.argmax(scores, axis=0)")],
+         ["labels_from_scores"], "shape (10,), expected ("),
+    edit("labels_from_scores returns floats",
+         [("preprocessing", "np.argmax(scores, axis=1)", "np.argmax(scores, axis=1).astype(np.float32)")],
+         ["labels_from_scores"], "expected an integer dtype"),
+    edit("labels_from_scores returns the max score, not its index",
+         [("preprocessing", "np.argmax(scores, axis=1)", "np.max(scores, axis=1)")],
+         ["labels_from_scores"], "expected an integer dtype"),
 
     # --- build_mlp (no accuracy checks: each of these models still learns) -------------------------
+    # Splices: an unnamed Sequential built from a list; the reference's is named "mlp", built layer by layer.
     mutant("build_mlp ignores dropout", "models", '''
 def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activation=None,
               input_shape=(28, 28)):
@@ -201,6 +201,7 @@ def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activa
 ''', ["D", "M64"], "✗ Flatten() | —"),
 
     # --- build_cnn ---------------------------------------------------------------------------------
+    # Splices: an unnamed Sequential, MaxPooling2D((2, 2)); the reference's is named "cnn", pool_size=(2, 2).
     mutant("build_cnn without padding='same'", "models", '''
 def build_cnn(input_shape=(28, 28, 1)):
     return keras.Sequential([
@@ -264,20 +265,19 @@ def build_cnn(input_shape=(28, 28, 1)):
 ''', ["CNN"], "✗ MaxPooling2D(pool=(2, 2), strides=(2, 2), padding=valid) | AveragePooling2D()"),
 
     # --- choose_loss -------------------------------------------------------------------------------
-    mutant("choose_loss swaps sparse and categorical", "training", '''
-def choose_loss(one_hot_labels, from_logits):
-    if one_hot_labels:
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-    return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
-''', ["choose_loss"], "one-hot labels take Categorical, integer labels Sparse"),
-    mutant("choose_loss ignores from_logits", "training", '''
-def choose_loss(one_hot_labels, from_logits):
-    if one_hot_labels:
-        return keras.losses.CategoricalCrossentropy()
-    return keras.losses.SparseCategoricalCrossentropy()
-''', ["choose_loss"], "outputs without softmax are logits: from_logits=True"),
+    edit("choose_loss swaps sparse and categorical",
+         [("training", "return keras.losses.CategoricalCrossentropy(from_logits=from_logits)\n"
+                       "    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)",
+                       "return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)\n"
+                       "    return keras.losses.CategoricalCrossentropy(from_logits=from_logits)")],
+         ["choose_loss"], "one-hot labels take Categorical, integer labels Sparse"),
+    edit("choose_loss ignores from_logits",
+         [("training", "losses.CategoricalCrossentropy(from_logits=from_logits)", "losses.CategoricalCrossentropy()"),
+          ("training", "SparseCategoricalCrossentropy(from_logits=from_logits)", "SparseCategoricalCrossentropy()")],
+         ["choose_loss"], "outputs without softmax are logits: from_logits=True"),
 
     # --- compile_model (no accuracy checks: SGD and Adam both learn) -------------------------------
+    # Splices: softmax found in one expression, from_logits passed by position; the reference branches.
     mutant("compile_model ignores optimizer and always uses sgd", "training", '''
 def compile_model(model, optimizer="adam", one_hot_labels=False):
     last = model.layers[-1]
@@ -344,25 +344,23 @@ def compile_model(model, optimizer="adam", one_hot_labels=False):
 ''', ["compile_model", "D"], "compile_model must return the model it was given"),
 
     # --- early_stopping ----------------------------------------------------------------------------
-    mutant("early_stopping monitors val_accuracy by default", "training", '''
-def early_stopping(patience=0, monitor="val_accuracy", restore_best_weights=True):
-    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                         restore_best_weights=restore_best_weights)
-''', ["early_stopping"], "monitor='val_accuracy' (≠ 'val_loss')"),
-    mutant("early_stopping ignores restore_best_weights", "training", '''
-def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
-    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience)
-''', ["early_stopping"], "the weights of the best epoch were not restored"),
-    mutant("early_stopping ignores patience", "training", '''
-def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
-    return keras.callbacks.EarlyStopping(monitor=monitor, restore_best_weights=restore_best_weights)
-''', ["early_stopping"], "patience=0 (≠ 3)"),
-    mutant("early_stopping returns a ModelCheckpoint", "training", '''
-def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
-    return keras.callbacks.ModelCheckpoint("best.keras", monitor=monitor, save_best_only=restore_best_weights)
-''', ["early_stopping"], "expected a keras.callbacks.EarlyStopping"),
+    edit("early_stopping monitors val_accuracy by default",
+         [("training", 'monitor="val_loss"', 'monitor="val_accuracy"')],
+         ["early_stopping"], "monitor='val_accuracy' (≠ 'val_loss')"),
+    edit("early_stopping ignores restore_best_weights",
+         [("training", "\n        restore_best_weights=restore_best_weights,", "")],
+         ["early_stopping"], "the weights of the best epoch were not restored"),
+    edit("early_stopping ignores patience", [("training", "\n        patience=patience,", "")],
+         ["early_stopping"], "patience=0 (≠ 3)"),
+    edit("early_stopping returns a ModelCheckpoint",
+         [("training", "EarlyStopping(\n        monitor=monitor,\n        patience=patience,\n"
+                       "        restore_best_weights=restore_best_weights,",
+                       'ModelCheckpoint(\n        "best.keras",\n        monitor=monitor,\n'
+                       "        save_best_only=restore_best_weights,")],
+         ["early_stopping"], "expected a keras.callbacks.EarlyStopping"),
 
     # --- plot_history ------------------------------------------------------------------------------
+    # Splices: a Figure() of default size, without the reference's titles, markers, colours and grid.
     mutant("plot_history draws one panel", "plots", '''
 def plot_history(history):
     logs = getattr(history, "history", history)
@@ -430,6 +428,7 @@ def plot_history(history):
 ''', ["plot_history"], "x label ''"),
 
     # --- plot_predictions --------------------------------------------------------------------------
+    # Splices: a Figure() of default size, and 28 for the reference's IMAGE_SIDE.
     mutant("plot_predictions without the red background", "plots", '''
 def plot_predictions(images, predicted, true, count=50, columns=5):
     shown = min(count, len(images))
@@ -490,6 +489,7 @@ def plot_predictions(images, predicted, true, count=50, columns=5):
 ''', ["plot_predictions"], "grid [3, 5], expected [3, 4]"),
 
     # --- plot_first_layer_weights ------------------------------------------------------------------
+    # Splices: no check of the first Dense layer, a Figure() of default size, 28 for the reference's IMAGE_SIDE.
     mutant("plot_first_layer_weights draws the last layer", "plots", '''
 def plot_first_layer_weights(model, columns=4):
     kernel = model.layers[-1].get_weights()[0]
@@ -531,7 +531,8 @@ def test_the_stubs_score_zero_with_not_implemented_messages():
 @pytest.mark.parametrize("replacements, subjects, fragment, caught_by", MUTANTS)
 def test_a_mutant_loses_points_with_a_message_naming_the_problem(tmp_path, replacements, subjects, fragment,
                                                                   caught_by):
-    submission = make_submission(tmp_path, replacements)
+    build = make_submission if isinstance(replacements, dict) else make_mutant
+    submission = build(tmp_path, replacements)
     names = check_names(subjects)   # never the accuracy checks: set-up mistakes must be caught without them
     report = grade(submission, only=subjects, names=names, include_hidden=True)
     assert {result.name for result in report.results} == names

@@ -22,7 +22,7 @@ from autograder.checks import catalog
 from autograder.core import Check, Evidence, Verdict
 from autograder.protocol import Outcome, PlannedProbe, Probe, subject_of_item, variant_of_probe, variant_of_subject, \
     variant_subject, wire
-from autograder.sandbox import Limits, WarmWorkers, run_probes
+from autograder.sandbox import Limits, WorkerSource, run_probes
 from mnist_kit import variants as variant_table
 from mnist_kit.i18n import Text
 from mnist_kit.runtime import import_tensorflow_quietly
@@ -92,13 +92,14 @@ def locate_package(submission: Path) -> Path | None:
 
 def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | None = None,
           include_hidden: bool = True, limits: Limits = Limits(), mnist=None,
-          warm: WarmWorkers | None = None) -> Report:
+          workers: WorkerSource | None = None) -> Report:
     """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``.
 
     Three phases: the worker runs the probes (student code); as each outcome arrives, the grader
     does what the probe's ``then`` asks — reads, vets and trains a builder's model, tries an
     early-stopping callback — in this process, while the worker goes on; then every check
-    concludes from that evidence alone. ``warm``: reuse a worker between gradings (meta-tests only).
+    concludes from that evidence alone. ``workers``: where the sandbox's workers come from
+    (``autograder.sandbox``: fresh processes by default, a ``ForkServer`` for many gradings).
     """
     started = time.perf_counter()
     checks = select(only, include_hidden)
@@ -126,7 +127,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
         def work():
             try:
                 evidence.results.update(run_probes(package_parent, probes, workdir, limits, on_result=listen,
-                                                   blocked=blocked, warm=warm))
+                                                   blocked=blocked, workers=workers))
             finally:
                 arrived.put(None)
 

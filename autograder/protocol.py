@@ -84,6 +84,7 @@ class Request(TypedDict):
     probes: list[Probe]
     blocked: dict[str, "Outcome"]    # module → the outcome its probes report without running
     token: str                       # every result line must carry it
+    last: bool                       # no request follows: the worker closes its request pipe at once
 
 
 # --- what comes back -------------------------------------------------------------------------------------

@@ -200,14 +200,15 @@ class _Reaper:
 
 def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits: Limits = Limits(),
                on_result=None, blocked: dict[str, Outcome] | None = None,
-               warm: "WarmWorkers | None" = None) -> dict[str, Outcome]:
+               workers: "WorkerSource | None" = None) -> dict[str, Outcome]:
     """Run ``probes`` against ``package_parent/mnist_tasks``; map each probe id to its outcome.
 
     ``on_result(probe_id, outcome)``, if given, hears of each outcome as soon as it is known, so
     the grader can train one model while the worker goes on with the next probes. ``blocked`` maps
     a module to the outcome its probes report without running (e.g. an unreadable source file).
-    ``warm``: run them in a worker kept between gradings (the grader's meta-tests only).
+    ``workers``: where workers come from (default ``FreshWorkers``: a new process each).
     """
+    source = workers if workers is not None else FreshWorkers()
     results: dict[str, dict] = _Reporting(on_result)
     blocked = dict(blocked or {})
     remaining = list(probes)
@@ -223,7 +224,7 @@ def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits:
             attempt += 1
             # The worker reports each probe into `results` as it finishes, not when the worker ends:
             # the grader trains the first models while the worker runs the remaining probes.
-            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper, warm)
+            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper, source)
             if end is None:
                 break
             if isinstance(end, _Vanished):
@@ -315,10 +316,10 @@ class _Channel:
     served: int = 0
     buffer: bytes = field(default=b"")
 
-    def send(self, request: Request, last: bool) -> None:
+    def send(self, request: Request) -> None:
         self.requests.write(json.dumps(request) + "\n")
         self.requests.flush()
-        if last:   # the worker ends once it has run this request
+        if request["last"]:   # the worker ends once it has run this request
             self.requests.close()
 
     def close(self) -> None:
@@ -340,21 +341,147 @@ class _Channel:
             return float("inf")
 
 
+def _worker_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
+    return env
+
+
 def _start_worker(logdir: Path, limits: Limits, attempt: int) -> _Channel:
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     log = open(logdir / f"worker-{attempt}.log", "wb")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    env.update(TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
     process = subprocess.Popen(
         [sys.executable, "-I", "-m", "autograder.worker", str(request_read), str(result_write)],
         pass_fds=(request_read, result_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        cwd=logdir, env=env, preexec_fn=_child_setup(limits), close_fds=True,
+        cwd=logdir, env=_worker_env(), preexec_fn=_child_setup(limits), close_fds=True,
     )
     os.close(request_read)
     os.close(result_write)
     return _Channel(process, os.fdopen(request_write, "w", encoding="utf-8"),
                     os.fdopen(result_read, "rb", buffering=0), log)
+
+
+class FreshWorkers:
+    """The default: every worker a new process (``python -I -m autograder.worker``), used once."""
+
+    reuses = False
+
+    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
+        return _start_worker(logdir, limits, attempt)
+
+    def release(self, channel: _Channel, finished: bool) -> None:
+        channel.close()
+
+    def close(self) -> None:
+        pass
+
+
+class _Adopted:
+    """A worker forked by the fork server and reparented to this process: waited for like a child
+    this process started (``subprocess.Popen``'s poll/wait/returncode)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL   # reaped elsewhere: it is gone
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+
+class ForkServer:
+    """Fresh workers forked from a process that imported NumPy, matplotlib, TensorFlow and Keras
+    once (``autograder.worker.forkserver``): ~1 s per worker instead of ~6 s. Each worker is a copy
+    of that pristine process, never of another worker, so it isolates one grading from the next as
+    a new process does. For many gradings in a row (a class, the grader's own tests); ``close()``
+    ends the server.
+    """
+
+    reuses = False
+
+    def __init__(self, startup_seconds: float = Limits().startup_seconds):
+        import socket
+        import threading
+
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.logdir = Path(tempfile.mkdtemp(prefix="mnist-fork-server-"))
+        self._log = open(self.logdir / "fork-server.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.worker", "--fork-server", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+            cwd=self.logdir, env=_worker_env(), close_fds=True,
+            # Its own group: killing a grading's worker group never reaches it, and it never takes
+            # the terminal's signals meant for the grader.
+            start_new_session=True)
+        theirs.close()
+        self._lock = threading.Lock()
+        self._socket.settimeout(startup_seconds)
+        self._answers = self._socket.makefile("rb")
+        if self._answers.readline() != b"ready\n":
+            self.close()
+            raise RuntimeError(f"the fork server did not start (log: {self.logdir / 'fork-server.log'})")
+        self.spawned = 0
+
+    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
+        import socket
+
+        if self.process.poll() is not None:   # killed by a submission, say: carry on without it
+            return _start_worker(logdir, limits, attempt)
+        request_read, request_write = os.pipe()
+        result_read, result_write = os.pipe()
+        log = open(logdir / f"worker-{attempt}.log", "wb")
+        spec = {"memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
+                "file_bytes": limits.file_bytes, "cwd": str(logdir)}
+        try:
+            with self._lock:
+                socket.send_fds(self._socket, [json.dumps(spec).encode()], [request_read, result_write, log.fileno()])
+                answer = json.loads(self._answers.readline() or b"{}")
+        except (OSError, ValueError) as error:
+            answer = {"error": str(error)}
+        finally:
+            os.close(request_read)
+            os.close(result_write)
+        if "pid" not in answer:
+            for fd in (request_write, result_read):
+                os.close(fd)
+            log.close()
+            return _start_worker(logdir, limits, attempt)
+        self.spawned += 1
+        return _Channel(_Adopted(answer["pid"]), os.fdopen(request_write, "w", encoding="utf-8"),
+                        os.fdopen(result_read, "rb", buffering=0), log)
+
+    def release(self, channel: _Channel, finished: bool) -> None:
+        channel.close()
+
+    def close(self) -> None:
+        try:
+            self._socket.close()
+        finally:
+            if self.process.poll() is None:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.process.wait()
+            self._log.close()
+            shutil.rmtree(self.logdir, ignore_errors=True)
 
 
 class WarmWorkers:
@@ -367,29 +494,30 @@ class WarmWorkers:
     one; so does a worker that has used half its CPU-time limit or served ``max_requests``.
     """
 
+    reuses = True
+
     def __init__(self, max_requests: int = 60):
         self.max_requests = max_requests
         self.logdir = Path(tempfile.mkdtemp(prefix="mnist-warm-workers-"))
         self._channel: _Channel | None = None
-        self._started = 0
         self.starts = 0           # worker processes started so far (the tests' measure of reuse)
 
-    def take(self, limits: Limits) -> _Channel | None:
+    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
         channel, self._channel = self._channel, None
-        if channel is None:
-            return None
-        if channel.process.poll() is not None or channel.served >= self.max_requests \
-                or channel.cpu_seconds() > limits.cpu_seconds / 2:
+        if channel is not None and (channel.process.poll() is not None or channel.served >= self.max_requests
+                                    or channel.cpu_seconds() > limits.cpu_seconds / 2):
             channel.close()
-            return None
+            channel = None
+        if channel is None:
+            self.starts += 1
+            channel = _start_worker(self.logdir, limits, self.starts)
         return channel
 
-    def start(self, limits: Limits) -> _Channel:
-        self._started += 1
-        self.starts += 1
-        return _start_worker(self.logdir, limits, self._started)
-
-    def keep(self, channel: _Channel) -> None:
+    def release(self, channel: _Channel, finished: bool) -> None:
+        """``finished``: it ran every probe and waits for the next request; otherwise it is closed."""
+        if not finished:
+            channel.close()
+            return
         channel.served += 1
         self._channel = channel
 
@@ -400,22 +528,23 @@ class WarmWorkers:
         shutil.rmtree(self.logdir, ignore_errors=True)
 
 
+WorkerSource = FreshWorkers | ForkServer | WarmWorkers
+
+
 def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict, blocked: dict, reaper: _Reaper,
-                warm: WarmWorkers | None = None):
+                source: WorkerSource):
     """Run ``probes`` in one worker, recording outcomes in ``finished``. Returns None when it ran
     them all, a ``_Failed`` for the probe that ended it, a ``_Tainted`` module, or ``_Vanished``."""
-    channel = warm.take(limits) if warm is not None else None
-    if channel is None:
-        channel = warm.start(limits) if warm is not None else _start_worker(workdir, limits, attempt)
+    channel = source.acquire(limits, workdir, attempt)
     reaper.started(channel.process.pid)
     process, reader = channel.process, channel.reader
     token = secrets.token_hex(16)
     request: Request = {"package_parent": str(package_parent), "workdir": str(workdir), "probes": probes,
-                        "blocked": blocked, "token": token}
-    kept = False
+                        "blocked": blocked, "token": token, "last": not source.reuses}
+    done_all = False
     try:
         try:
-            channel.send(request, last=warm is None)
+            channel.send(request)
         except (BrokenPipeError, ValueError):   # a kept worker that died since: no probe started
             return _Vanished(None)
 
@@ -464,16 +593,14 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                     done = finished[talk.last]
                     changes = done.get("changes") or (done.get("compile") or {}).get("changes", [])
                     return _Tainted(done["tainted"], changes)
-            if warm is not None and talk.expected() is None and talk.current is None:
+            if source.reuses and talk.expected() is None and talk.current is None:
                 # Every probe is done: a kept worker now waits for the next request. Nothing may
                 # follow the last line (a stray line would be student code writing to the pipe).
                 if buffer:
                     _kill_group(process)
                     return talk.forgery()
-                warm.keep(channel)
-                kept = True
+                done_all = True
                 return None
     finally:
-        if not kept:
-            channel.close()
+        source.release(channel, done_all)
         reaper.reap()

@@ -39,16 +39,24 @@ def _pin_threads(tf) -> None:
         pass
 
 
-def import_tensorflow_quietly():
+_started = False
+
+
+def import_tensorflow_quietly(start: bool = True):
     """Import TensorFlow with file descriptor 2 silenced, and return it.
 
     TF 2.21 writes absl/CUDA start-up lines to stderr before any logging setting applies
     (``TF_CPP_MIN_LOG_LEVEL`` does not reach them). On a grading report, and in an nbgrader grade
     cell, where any stderr output zeroes the cell, they are noise; real errors still raise.
+
+    ``start=False`` imports without running TensorFlow's first operation, which starts its
+    runtime's threads: a process that forks workers (``autograder.worker.forkserver``) must not
+    have those, and each worker starts TensorFlow itself.
     """
     import sys
 
-    if "tensorflow" in sys.modules:
+    global _started
+    if "tensorflow" in sys.modules and (_started or not start):
         return sys.modules["tensorflow"]
     quiet_tensorflow()
     sys.stderr.flush()
@@ -61,8 +69,10 @@ def import_tensorflow_quietly():
 
         # The CUDA probe runs on the first operation, not on import; that operation also fixes the
         # thread pools, so pin them first (deterministic() would be too late).
-        _pin_threads(tensorflow)
-        tensorflow.constant(0)
+        if start:
+            _pin_threads(tensorflow)
+            tensorflow.constant(0)
+            _started = True
     finally:
         os.dup2(saved, 2)
         os.close(saved)

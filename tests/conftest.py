@@ -81,3 +81,16 @@ def unchanged(request):
     from tests.golden import assert_unchanged
 
     return lambda report: assert_unchanged(report, request.node.nodeid)
+
+
+@pytest.fixture(scope="session")
+def fork_server():
+    """Fresh, isolated workers forked from one process that imported TensorFlow once
+    (``autograder.sandbox.ForkServer``): the isolation and adversarial tests grade dozens of hostile
+    submissions, each in a new worker, at ~1 s instead of ~6 s a worker. ``mnist-grade`` itself (and
+    the tests that run it) starts its workers from scratch."""
+    from autograder.sandbox import ForkServer
+
+    server = ForkServer()
+    yield server
+    server.close()

@@ -49,62 +49,62 @@ def assert_only_subject_lost(report, subject, fragment):
     ("memory bomb", "    blocks = []\n    while True:\n        blocks.append(bytearray(1 << 28))\n", "MemoryError"),
     ("kill own group", "    import os, signal\n    os.killpg(0, signal.SIGKILL)\n", "signal SIGKILL"),
 ])
-def test_a_failing_function_costs_only_its_own_checks(tmp_path, name, body, fragment):
+def test_a_failing_function_costs_only_its_own_checks(tmp_path, name, body, fragment, fork_server):
     broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n" + body, "one_hot")
     started = time.monotonic()
-    report = grade(broken, only=SUBJECTS, limits=FAST)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "one_hot", fragment)
     assert time.monotonic() - started < 90
 
 
-def test_a_lingering_child_process_is_killed(tmp_path):
+def test_a_lingering_child_process_is_killed(tmp_path, fork_server):
     marker = tmp_path / "still-alive"
     body = ("    import subprocess, sys\n"
             f"    subprocess.Popen([sys.executable, '-c', 'import time, pathlib; time.sleep(6); pathlib.Path({str(marker)!r}).touch()'])\n"
             "    while True:\n        pass\n")
     broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n" + body, "one_hot")
-    report = grade(broken, only=["one_hot"], limits=Limits(probe_seconds=2.0))
+    report = grade(broken, only=["one_hot"], limits=Limits(probe_seconds=2.0), workers=fork_server)
     assert all(r.score == 0 for r in report.results)
     time.sleep(7)
     assert not marker.exists(), "a process started by student code outlived its worker"
 
 
-def test_syntax_error_costs_only_that_module(tmp_path):
+def test_syntax_error_costs_only_that_module(tmp_path, fork_server):
     broken = submission(tmp_path, "training", "def choose_loss(one_hot_labels, from_logits)\n    return None\n", "choose_loss")
-    report = grade(broken, only=SUBJECTS, limits=FAST)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py could not be imported: SyntaxError (training.py:")
 
 
-def test_exception_at_import_costs_only_that_module(tmp_path):
+def test_exception_at_import_costs_only_that_module(tmp_path, fork_server):
     broken = submission(tmp_path, "training", "raise RuntimeError('broken at import')\n", "")
-    report = grade(broken, only=SUBJECTS, limits=FAST)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py could not be imported: RuntimeError")
     assert_only_subject_lost(report, "choose_loss", "broken at import")
 
 
-def test_missing_function(tmp_path):
+def test_missing_function(tmp_path, fork_server):
     broken = submission(tmp_path, "preprocessing", "del labels_from_scores\n", "")
-    report = grade(broken, only=SUBJECTS, limits=FAST)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "labels_from_scores",
                              "the function labels_from_scores is missing from mnist_tasks/preprocessing.py")
 
 
-def test_wrong_return_type(tmp_path):
+def test_wrong_return_type(tmp_path, fork_server):
     broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n    return [[0.0] * num_classes]\n", "")
-    report = grade(broken, only=SUBJECTS, limits=FAST)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "one_hot", "returned a builtins.list, expected a numpy.ndarray")
 
 
-def test_missing_package(tmp_path):
-    report = grade(tmp_path, only=["one_hot"])
+def test_missing_package(tmp_path, fork_server):
+    report = grade(tmp_path, only=["one_hot"], workers=fork_server)
     assert all(r.score == 0 and "no mnist_tasks/" in r.message.en for r in report.results)
 
 
-def test_shadowing_numpy_beside_the_package_changes_nothing(tmp_path):
+def test_shadowing_numpy_beside_the_package_changes_nothing(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     (target / "numpy.py").write_text("raise ImportError('shadowed numpy')\n")
     (target / "keras.py").write_text("raise ImportError('shadowed keras')\n")
-    report = grade(target, only=SUBJECTS, limits=FAST)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert all(r.score == r.max_score for r in report.results), [r.message.en for r in report.results if r.score < r.max_score]
 
 
@@ -117,11 +117,11 @@ def assert_bilingual(report):
             assert ja != en and any(ord(character) > 0x3000 for character in ja), (result.name, ja)
 
 
-def test_a_file_that_is_not_utf8_costs_only_its_module(tmp_path):
+def test_a_file_that_is_not_utf8_costs_only_its_module(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     path = target / "mnist_tasks" / "preprocessing.py"
     path.write_bytes(path.read_text(encoding="utf-8").encode("shift_jis", errors="replace"))
-    report = grade(target, only=SUBJECTS, limits=FAST)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
     lost = {r.subject for r in report.results if r.score < r.max_score}
     assert lost == {"normalize", "one_hot", "labels_from_scores"}, lost
     assert all("mnist_tasks/preprocessing.py is not UTF-8 text" in r.message.en and "UTF-8 ではありません" in r.message.ja
@@ -129,38 +129,38 @@ def test_a_file_that_is_not_utf8_costs_only_its_module(tmp_path):
     assert_bilingual(report)
 
 
-def test_an_oversized_file_is_refused_before_any_worker_imports_it(tmp_path):
+def test_an_oversized_file_is_refused_before_any_worker_imports_it(tmp_path, fork_server):
     # Over the 1 MB cap (autograder.sources.MAX_SOURCE_BYTES) with a comment; it would import fine.
     target = submission(tmp_path, "training", "# " + "x" * (1 << 20) + "\n", "")
-    report = grade(target, only=SUBJECTS, limits=FAST)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py is too large")
     assert all("大きすぎます" in r.message.ja for r in report.results if r.subject == "choose_loss")
     assert_bilingual(report)
 
 
-def test_a_broken_init_costs_every_module(tmp_path):
+def test_a_broken_init_costs_every_module(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     (target / "mnist_tasks" / "__init__.py").write_bytes(b"# \x93quoted\x94\n")
-    report = grade(target, only=SUBJECTS, limits=FAST)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert all(r.score == 0 and "mnist_tasks/__init__.py is not UTF-8" in r.message.en for r in report.results)
 
 
-def test_a_missing_module_says_which_file_is_missing(tmp_path):
+def test_a_missing_module_says_which_file_is_missing(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     (target / "mnist_tasks" / "training.py").unlink()
-    report = grade(target, only=SUBJECTS, limits=FAST)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py is missing")
     assert_bilingual(report)
 
 
-def test_a_name_that_is_not_a_function(tmp_path):
-    report = grade(submission(tmp_path, "preprocessing", "labels_from_scores = 3\n", ""), only=SUBJECTS, limits=FAST)
+def test_a_name_that_is_not_a_function(tmp_path, fork_server):
+    report = grade(submission(tmp_path, "preprocessing", "labels_from_scores = 3\n", ""), only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "labels_from_scores",
                              "labels_from_scores in mnist_tasks/preprocessing.py is a builtins.int, not a function")
 
 
 @pytest.mark.slow   # ~30 s: it spends the CPU limit
-def test_cpu_time_and_file_size_are_limited_and_each_grading_works_in_its_own_directory(tmp_path):
+def test_cpu_time_and_file_size_are_limited_and_each_grading_works_in_its_own_directory(tmp_path, fork_server):
     seen = tmp_path / "cwd.txt"
     replacement = f'''
 def normalize(images):
@@ -176,10 +176,10 @@ def one_hot(labels, num_classes=10):
     while True:                            # only the CPU limit can end it: the wall limit is longer
         pass
 '''
-    # 25 s of CPU: the worker's start-up (~8 s) and some looping; the wall limit is out of reach.
+    # 25 s of CPU: the worker's start-up and some looping; the wall limit is out of reach.
     limits = Limits(probe_seconds=120.0, startup_seconds=90.0, cpu_seconds=25)
     report = grade(submission(tmp_path, "preprocessing", replacement, ""), only=["normalize", "one_hot", "choose_loss"],
-                   limits=limits)
+                   limits=limits, workers=fork_server)
     lost = {r.subject: r.message.en for r in report.results if r.score < r.max_score}
     assert set(lost) == {"normalize", "one_hot"}, lost
     assert "File too large" in lost["normalize"]

@@ -1,4 +1,5 @@
-"""``python -I -m autograder.worker REQUEST_FD RESULT_FD``: see ``autograder.worker``."""
+"""``python -I -m autograder.worker REQUEST_FD RESULT_FD`` (one worker), or ``--fork-server SOCKET_FD``
+(``autograder.worker.forkserver``): see ``autograder.worker``."""
 
 import os
 import sys
@@ -8,6 +9,11 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["MPLBACKEND"] = "Agg"
 
-from autograder.worker.loop import main  # noqa: E402
+if sys.argv[1] == "--fork-server":
+    from autograder.worker.forkserver import serve
 
-main(int(sys.argv[1]), int(sys.argv[2]))
+    serve(int(sys.argv[2]))
+else:
+    from autograder.worker.loop import main
+
+    main(int(sys.argv[1]), int(sys.argv[2]))

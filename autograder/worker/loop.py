@@ -21,8 +21,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from mnist_kit.runtime import import_tensorflow_quietly  # noqa: E402
 
 # Keras too, before the student's directory is on sys.path; quietly, so that a worker's log
-# holds what the student's code printed.
-import_tensorflow_quietly()
+# holds what the student's code printed. Its runtime starts in main(): a fork server imports this
+# module once and forks workers, which must not inherit TensorFlow's threads.
+import_tensorflow_quietly(start=False)
 import keras  # noqa: E402
 import keras.src.utils.numerical_utils as numerical_utils  # noqa: E402
 
@@ -284,6 +285,7 @@ def main(request_fd: int, result_fd: int) -> None:
     os.set_inheritable(result_fd, False)
     # Past RLIMIT_FSIZE a write fails with an error rather than killing the worker with SIGXFSZ.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    import_tensorflow_quietly()
     request = _read_request(requests)
     if request is None:
         return
@@ -296,8 +298,11 @@ def main(request_fd: int, result_fd: int) -> None:
     sys.dont_write_bytecode = True
     package_parent = None
     while request is not None:
+        if request.get("last", True):
+            # Before any student code runs: it cannot read what comes next, nor write to the pipe.
+            requests.close()
         _switch_package(request["package_parent"], package_parent)
         package_parent = request["package_parent"]
         _serve(request, guard, set_aside, result_fd)
-        request = _read_request(requests)
+        request = None if requests.closed else _read_request(requests)
     os.close(result_fd)

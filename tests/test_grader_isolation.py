@@ -186,3 +186,36 @@ def one_hot(labels, num_classes=10):
     assert "signal SIGXCPU" in lost["one_hot"] or "signal SIGKILL" in lost["one_hot"], lost["one_hot"]
     workdir = Path(seen.read_text())
     assert workdir.name.startswith("mnist-grade-") and not workdir.exists(), workdir
+
+
+def test_fork_server_workers_grade_exactly_as_workers_started_from_scratch(tmp_path, fork_server):
+    # The isolation and adversarial tests run in forked workers, mnist-grade in new processes: the
+    # two must be indistinguishable to the grader, down to how a worker that crashed ended.
+    broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n"
+                        "    import ctypes\n    ctypes.string_at(0)\n\n\n"
+                        "def normalize(images):\n    import os\n    os._exit(3)\n", "one_hot")
+    spawned = fork_server.spawned
+    forked = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
+    fresh = grade(broken, only=SUBJECTS, limits=FAST)
+    assert [(r.name, r.score, r.message.en) for r in forked.results] == \
+        [(r.name, r.score, r.message.en) for r in fresh.results]
+    lost = {r.subject: r.message.en for r in forked.results if r.score < r.max_score}
+    assert set(lost) == {"normalize", "one_hot"} and "signal SIGSEGV" in lost["one_hot"], lost
+    assert "exit code 3" in lost["normalize"], lost
+    # A new fork for each worker the grading needed (one per crash, one to finish): never reused.
+    assert fork_server.spawned - spawned == 3
+
+
+def test_a_submission_that_kills_the_fork_server_costs_nothing_else(tmp_path):
+    from autograder.sandbox import ForkServer
+
+    server = ForkServer()
+    try:
+        killer = submission(tmp_path, "preprocessing", f"def normalize(images):\n    import os, signal\n"
+                            f"    os.kill({server.process.pid}, signal.SIGKILL)\n    return images / 255\n", "normalize")
+        grade(killer, only=["normalize"], limits=FAST, workers=server)
+        assert server.process.poll() is not None   # it did die
+        report = grade(REPO / "solutions", only=SUBJECTS, limits=FAST, workers=server)
+        assert report.score == report.max_score     # later gradings start their workers from scratch
+    finally:
+        server.close()

@@ -80,9 +80,22 @@ def _spawn(spec: dict, fds: list[int]) -> int:
     return int(pid)
 
 
+def _not_dumpable() -> None:
+    """Close this process's /proc entries (memory, descriptors) to other processes of the user:
+    the workers it forks run student code, which must not reach into the process every later
+    worker is copied from. (Its workers inherit this; their own /proc/self stays theirs.)"""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
 def serve(socket_fd: int) -> None:
     control = socket.socket(fileno=socket_fd)
     os.set_inheritable(socket_fd, False)
+    _not_dumpable()
     import autograder.worker.loop  # noqa: F401  (every import a worker needs, TensorFlow not started)
 
     control.sendall(b"ready\n")

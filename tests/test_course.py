@@ -227,6 +227,7 @@ def kernel_like_run(directory: Path, code: str, **env) -> subprocess.CompletedPr
                           env=environment, timeout=600)
 
 
+@pytest.mark.command
 def test_grade_cell_in_a_students_kernel_grades_the_folder_quietly(tmp_path):
     shutil.copytree(course.REFERENCE, tmp_path / "mnist_tasks")
     code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
@@ -236,6 +237,7 @@ def test_grade_cell_in_a_students_kernel_grades_the_folder_quietly(tmp_path):
     assert completed.stdout.strip().endswith("2.0")
 
 
+@pytest.mark.command
 def test_grade_cell_under_autograde_leaves_the_score_to_the_isolated_grader(tmp_path):
     code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
     completed = kernel_like_run(tmp_path, code, NBGRADER_EXECUTION="autograde")
@@ -243,6 +245,7 @@ def test_grade_cell_under_autograde_leaves_the_score_to_the_isolated_grader(tmp_
     assert "隔離された採点器" in completed.stdout
 
 
+@pytest.mark.command
 def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
@@ -285,6 +288,7 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     assert scores["wrong"][0] == 2.0 and 0 < scores["wrong"][1] < 5.0   # normalize right, one_hot float64
 
 
+@pytest.mark.command
 def test_self_check_with_pytest_autograder_in_an_assignment_folder(tmp_path):
     folder = tmp_path / "ps1"
     shutil.copytree(course.COURSE / "source" / "ps1", folder, ignore=shutil.ignore_patterns("*.ipynb"))

@@ -114,6 +114,7 @@ def test_pickled_objects_are_refused(tmp_path, valid_arrays):
     assert_clear_error(write(tmp_path / "pickle.npz", valid_arrays), "truncated or damaged")
 
 
+@pytest.mark.command
 def test_without_a_file_it_uses_keras_download(tmp_path):
     """No MNIST_NPZ, no cache: Keras's real download is tried; offline that is a clear error."""
     env = {k: v for k, v in os.environ.items() if k != "MNIST_NPZ"}

@@ -27,6 +27,7 @@ def test_reference_reproduces_handout_accuracy(mnist_path):
     assert "handout: 0.9744" in result.stdout
 
 
+@pytest.mark.command
 def test_stubs_give_a_friendly_message(mnist_path):
     result = run_demo("--data", str(mnist_path), "--package", str(REPO))
     assert result.returncode == 1
@@ -34,6 +35,7 @@ def test_stubs_give_a_friendly_message(mnist_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.command
 def test_missing_data_is_a_clear_message(tmp_path):
     result = run_demo("--data", str(tmp_path / "missing.npz"))
     assert result.returncode == 2

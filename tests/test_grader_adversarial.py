@@ -660,6 +660,7 @@ def choose_loss(one_hot_labels, from_logits):
 
 
 @pytest.mark.slow
+@pytest.mark.command
 @pytest.mark.parametrize("source", COMMAND_CHEATS)
 def test_the_command_writes_true_results_whatever_the_submission_does(tmp_path, source):
     output = tmp_path / "out" / "results.json"

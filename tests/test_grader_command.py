@@ -34,6 +34,7 @@ def reference_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.command
 def test_reference_scores_full_marks(reference_runs):
     completed, results = reference_runs[0]
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -44,6 +45,7 @@ def test_reference_scores_full_marks(reference_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.command
 def test_grading_twice_gives_identical_scores_and_accuracies(reference_runs):
     (_, first), (_, second) = reference_runs
     strip = lambda results: [(t["name"], t["score"], t["output"]) for t in results["tests"]]  # noqa: E731
@@ -53,6 +55,7 @@ def test_grading_twice_gives_identical_scores_and_accuracies(reference_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.command
 def test_the_grader_trains_exactly_as_calibrated(reference_runs):
     # The thresholds were set from benchmarks/calibrate.py's runs; they mean something only if the
     # grader's training is that training. Same seed, same threads, same bits: same accuracy.
@@ -78,6 +81,7 @@ def test_the_grader_trains_exactly_as_calibrated(reference_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.command
 def test_every_variant_is_trained_and_checked(reference_runs):
     _, results = reference_runs[0]
     for variant in VARIANTS:
@@ -86,6 +90,7 @@ def test_every_variant_is_trained_and_checked(reference_runs):
         assert any("test accuracy" in n for n in names) and any("compile_model" in n for n in names)
 
 
+@pytest.mark.command
 def test_stubs_score_zero_and_the_command_still_exits_0(tmp_path):
     completed, results = run_grade(tmp_path, ".", "--lang", "ja", "--only", "one_hot,choose_loss,plot_history,D")
     assert completed.returncode == 0
@@ -94,6 +99,7 @@ def test_stubs_score_zero_and_the_command_still_exits_0(tmp_path):
     assert "合計 0 /" in completed.stdout
 
 
+@pytest.mark.command
 def test_gradescope_format_and_test_names(tmp_path):
     completed, results = run_grade(tmp_path, "solutions", "--lang", "en", "--only", "one_hot,labels_from_scores")
     assert completed.returncode == 0
@@ -120,6 +126,7 @@ def test_every_contract_function_and_variant_is_checked():
     assert "build_cnn()" in names and "build_mlp(" in names and "compile_model(" in names
 
 
+@pytest.mark.command
 def test_unknown_subject_is_a_clear_error(tmp_path):
     completed, results = run_grade(tmp_path, "solutions", "--only", "one_hat")
     assert completed.returncode == 2 and results is None

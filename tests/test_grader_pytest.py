@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from autograder.grade import select
 from tests.conftest import REPO
 
@@ -19,6 +21,7 @@ def run_pytest(*arguments):
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
 
 
+@pytest.mark.command
 def test_reference_passes_the_public_checks():
     result = run_pytest("--submission", "solutions", "-k", QUICK, "--lang", "en")
     assert result.returncode == 0, result.stdout[-3000:]
@@ -26,6 +29,7 @@ def test_reference_passes_the_public_checks():
     assert "all tests passed" not in result.stdout
 
 
+@pytest.mark.command
 def test_instructor_run_with_hidden_checks_says_all_checks_passed():
     result = run_pytest("--submission", "solutions", "--hidden", "-k", "not variant and (one_hot or normalize)", "--lang", "en")
     assert result.returncode == 0, result.stdout[-3000:]
@@ -35,6 +39,7 @@ def test_instructor_run_with_hidden_checks_says_all_checks_passed():
     assert "all checks passed" in result.stdout and "hidden checks run at grading" not in result.stdout
 
 
+@pytest.mark.command
 def test_stubs_fail_with_the_graders_message_in_japanese():
     result = run_pytest("-k", "one_hot or build_cnn", "--lang", "ja")
     assert result.returncode == 1

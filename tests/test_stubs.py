@@ -31,6 +31,7 @@ def test_committed_stubs_are_in_sync_with_solutions():
     assert stubgen.out_of_date() == [], "run `mnist-make-stubs` after editing solutions/"
 
 
+@pytest.mark.command
 def test_check_command_reports_a_stale_stub(tmp_path):
     target = tmp_path / "mnist_tasks"
     target.mkdir()

@@ -107,7 +107,7 @@ class LMSExtractor(ExtractorPlugin):
         except (zipfile.BadZipFile, OSError) as exc:
             self.log.error(bilingual(
                 f"zip ファイルを開けません (壊れているか zip ではありません): {path} ({exc})。"
-                " 他のファイルは取り込みます。LMS からもう一度ダウンロードしてください。",
+                "他のファイルは取り込みます。LMS からもう一度ダウンロードしてください。",
                 f"cannot open the zip file (damaged or not a zip): {path} ({exc});"
                 " the other files are still imported. Download it from the LMS again.",
             ))
@@ -158,7 +158,7 @@ class LMSExtractor(ExtractorPlugin):
     def _unreadable(self, where: str, exc: BaseException) -> None:
         self.log.error(bilingual(
             f"zip の中のファイルが読めません (データが壊れています): {where} ({exc})。"
-            " このファイルは取り込みません。",
+            "このファイルは取り込みません。",
             f"cannot read a file inside the zip (its data is damaged): {where} ({exc});"
             " this file is not imported.",
         ))
@@ -331,7 +331,7 @@ class LMSCollector(FileNameCollectorPlugin):
                 else:
                     tried = ", ".join(match.keys_tried) or "-"
                     why_ja = (f"ID {name.lms_id} の名簿の値 ({tried}) が nbgrader の学生名簿の"
-                              " メールアドレスにも学生 ID にも一致しません")
+                              "メールアドレスにも学生 ID にも一致しません")
                     why_en = (f"the roster's values for LMS id {name.lms_id} ({tried}) match no e-mail"
                               " address or id in nbgrader's student list")
                 self.log.error(bilingual(
@@ -352,7 +352,7 @@ class LMSCollector(FileNameCollectorPlugin):
                 refused.add(student)
                 self.log.error(bilingual(
                     f"ファイルが読めないので学生 {student} の提出物は取り込みません: {display} ({problem[0]})。"
-                    " 直したファイルを用意して、もう一度 zip_collect してください。",
+                    "直したファイルを用意して、もう一度 zip_collect してください。",
                     f"unreadable file, so student {student}'s submission is not imported: {display}"
                     f" ({problem[1]}). Fix the file and run zip_collect again.",
                 ))
@@ -529,7 +529,7 @@ class LMSCollector(FileNameCollectorPlugin):
                 f"student {student}: the newer submission ({when.isoformat()}) replaces the collected one ({collected})",
             ))
             return True
-        hint_ja = " 新しい提出です。置き換えるには --force を付けてください。" if newer else ""
+        hint_ja = "新しい提出です。置き換えるには --force を付けてください。" if newer else ""
         hint_en = " The LMS has a newer one: add --force to replace it." if newer else ""
         self.log.warning(bilingual(
             f"学生 {student} は回収済み ({dest}) なので上書きしません。{hint_ja}",

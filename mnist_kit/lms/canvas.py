@@ -83,8 +83,8 @@ class CanvasCollector(LMSCollector):
             # due date; Canvas's own late policy is where this mark counts.
             self.log.warning(bilingual(
                 f"Canvas は学生 {student_id} の提出を遅延 (LATE) としています: {candidate.display}。"
-                " ダウンロードに提出日時がないため nbgrader の遅延減点は適用されません。"
-                " Canvas の遅延ポリシーを使ってください。",
+                "ダウンロードに提出日時がないため nbgrader の遅延減点は適用されません。"
+                "Canvas の遅延ポリシーを使ってください。",
                 f"Canvas marks student {student_id}'s submission LATE: {candidate.display}. The"
                 " download has no submission time, so nbgrader applies no late penalty; use"
                 " Canvas's late policy.",
@@ -169,7 +169,7 @@ class CanvasExporter(LMSExporter):
                         self.log.warning(bilingual(
                             f"{heading}: Canvas の配点 {listed} と nbgrader の満点"
                             f" {format_points(table.max_scores[assignment])} が違います。"
-                            " 取り込むと Canvas の配点が変わります。",
+                            "取り込むと Canvas の配点が変わります。",
                             f"{heading}: Canvas's points possible {listed} differ from nbgrader's"
                             f" maximum {format_points(table.max_scores[assignment])}; importing"
                             " changes them in Canvas.",

@@ -66,3 +66,10 @@ c.IgnorePattern.pattern = (r"absl::InitializeLog|oneDNN custom operations|cuda_|
                            r"|This TensorFlow binary is optimized|^[IWE]\d{4} \d\d:\d\d:\d\d")
 
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache"]
+
+# --- From the LMS and back (docs/lms.md) -------------------------------------------------------
+# Import a Moodle or Canvas download with `nbgrader zip_collect ps1`, export with `nbgrader export`:
+# c.ZipCollectApp.extractor_plugin = "mnist_kit.lms.LMSExtractor"
+# c.ZipCollectApp.collector_plugin = "mnist_kit.lms.moodle.MoodleCollector"  # or mnist_kit.lms.canvas.CanvasCollector
+# c.MoodleCollector.timezone = "Asia/Tokyo"  # the worksheet's times carry no offset
+# c.ExportApp.plugin_class = "mnist_kit.lms.moodle.MoodleExporter"  # or mnist_kit.lms.canvas.CanvasExporter

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.processes import child_pids, kill_and_wait
 from autograder.protocol import Outcome, Probe, Request, outcome
 
 PR_SET_DUMPABLE = 4
@@ -170,20 +171,9 @@ class _Reaper:
             self.since = _start_ticks(pid)
 
     def _orphans(self) -> list[int]:
-        pids = []
-        try:
-            tasks = os.listdir("/proc/self/task")
-        except OSError:
-            return pids
-        for task in tasks:
-            try:
-                with open(f"/proc/self/task/{task}/children") as stream:
-                    pids += [int(pid) for pid in stream.read().split()]
-            except (OSError, ValueError):
-                continue
         if self.since is None:
             return []
-        return [pid for pid in pids if pid not in self.workers and (_start_ticks(pid) or 0) >= self.since]
+        return [pid for pid in child_pids() if pid not in self.workers and (_start_ticks(pid) or 0) >= self.since]
 
     def reap(self) -> None:
         for _ in range(100):  # killing one may orphan its children: they come back to us next round
@@ -191,11 +181,7 @@ class _Reaper:
             if not orphans:
                 return
             for pid in orphans:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                except (ProcessLookupError, ChildProcessError, PermissionError):
-                    pass
+                kill_and_wait(pid)
 
 
 def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits: Limits = Limits(),

@@ -30,6 +30,8 @@ import numpy.lib.format
 from keras.src.models.functional import Functional
 from matplotlib.figure import Figure
 
+from autograder import processes
+
 
 def _functions_inside(value):
     """The Python functions whose code and defaults decide what ``value`` does; those attributes
@@ -158,23 +160,9 @@ def _stop_children() -> list[str]:
             break
         if pid == 0:
             break
-    left = []
-    try:
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
-        return left
-    for task in tasks:
-        try:
-            with open(f"/proc/self/task/{task}/children") as stream:
-                left += [int(pid) for pid in stream.read().split()]
-        except (OSError, ValueError):
-            continue
+    left = processes.child_pids()
     for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError, PermissionError):
-            pass
+        processes.kill_and_wait(pid)
     return [f"a process started by the submission was still running (pid {pid})" for pid in left]
 
 
@@ -187,7 +175,7 @@ def watched():
 
     own = [module for name, module in sorted(sys.modules.items())
            if module is not None and _is_own(module)]
-    modules = [*own, builtins, json, json.encoder, json.decoder, os, os.path, importlib, traceback,
+    modules = [*own, processes, builtins, json, json.encoder, json.decoder, os, os.path, importlib, traceback,
                np, numpy.lib.format, keras, keras.layers, keras.losses, keras.optimizers, keras.callbacks,
                keras.models, keras.utils, keras.activations, numerical_utils, serialization_lib, matplotlib,
                mcolors, plt, matplotlib.figure, matplotlib.axes, matplotlib.text, matplotlib.lines, matplotlib.image,

@@ -123,6 +123,12 @@ def _vet(value, where: str, depth: int, scalars_only: bool = False) -> None:
 
 
 
+def _plain_activation_layer(config) -> bool:
+    """A ReLU (or Softmax) with no cap, slope or threshold: exactly the activation it is named for."""
+    return isinstance(config, dict) and config.get("max_value") is None and not config.get("negative_slope") \
+        and not config.get("threshold")
+
+
 def canonical_activation(value):
     """A string name for an activation as Keras serialises it, or raise ArchitectureError."""
     if value is None:
@@ -132,10 +138,8 @@ def canonical_activation(value):
     if isinstance(value, dict):
         if value.get("class_name") == "function" and value.get("config") in ACTIVATION_NAMES:
             return ACTIVATION_NAMES[value["config"]]
-        if value.get("class_name") in ACTIVATION_LAYERS:
-            config = value.get("config", {})
-            if config.get("max_value") is None and not config.get("negative_slope") and not config.get("threshold"):
-                return ACTIVATION_LAYERS[value["class_name"]]
+        if value.get("class_name") in ACTIVATION_LAYERS and _plain_activation_layer(value.get("config")):
+            return ACTIVATION_LAYERS[value["class_name"]]
     raise ArchitectureError(f"unsupported activation {json.dumps(value)[:120]}")
 
 
@@ -144,10 +148,14 @@ def canonical_json(model_json: str) -> str:
     try:
         config = json.loads(model_json)
         layers = config["config"]["layers"]
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, RecursionError) as error:
         raise ArchitectureError(f"not a Keras model JSON: {error}") from error
+    if not isinstance(layers, list):
+        raise ArchitectureError(f"not a Keras model JSON: its layers are a {type(layers).__name__}, not a list")
     for layer in layers:
-        layer_config = layer.get("config", {}) if isinstance(layer, dict) else {}
+        if not isinstance(layer, dict) or not isinstance(layer.get("config", {}), dict):
+            raise ArchitectureError(f"not a Keras model JSON: a layer reads {json.dumps(layer)[:120]}")
+        layer_config = layer.get("config", {})
         if "activation" in layer_config:
             layer_config["activation"] = canonical_activation(layer_config["activation"])
     return json.dumps(config)
@@ -185,7 +193,7 @@ def layer_rows(model_json: str) -> list[dict]:
                    "padding": config.get("padding")}
         elif kind == "Dropout":
             row = {"layer": "Dropout", "rate": round(float(config.get("rate", 0)), 6)}
-        elif kind in ("Activation", *ACTIVATION_LAYERS):
+        elif kind == "Activation" or (kind in ACTIVATION_LAYERS and _plain_activation_layer(config)):
             name = config.get("activation") if kind == "Activation" else ACTIVATION_LAYERS[kind]
             previous = rows[-1] if rows else None
             if previous and previous.get("activation") == "linear" and previous["layer"] in ("Dense", "Conv2D"):

@@ -109,8 +109,10 @@ def failure_verdict(result: Outcome, expected_type: str | None = None) -> Verdic
                               f"returned an array of {size:,} bytes (shape {shape}), far larger than any answer.")
     if status == "timeout":
         seconds = result.get("seconds")
-        return Verdict.failed(f"{seconds:.0f} 秒以内に終わりませんでした (無限ループ?)。",
-                              f"did not finish within {seconds:.0f} s (an endless loop?).")
+        within = f"{seconds:.0f} s" if isinstance(seconds, (int, float)) else "its time limit"
+        within_ja = f"{seconds:.0f} 秒" if isinstance(seconds, (int, float)) else "制限時間"
+        return Verdict.failed(f"{within_ja}以内に終わりませんでした (無限ループ?)。",
+                              f"did not finish within {within} (an endless loop?).")
     if status == "crashed":
         detail = result.get("message", "")
         return Verdict.failed(f"実行中にプロセスが終了しました ({detail})。sys.exit やメモリ不足を確認してください。",

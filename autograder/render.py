@@ -66,7 +66,7 @@ def check_lines(verdict: Verdict) -> list[str]:
         return [head + (f" — {message}" if message and message != "OK" else "")]
     lines = [head]
     indent = " " * REASON_INDENT
-    for paragraph in message.splitlines() or [""]:
+    for paragraph in message.splitlines():
         if paragraph.startswith(" ") or "|" in paragraph:   # tables keep their columns
             lines.append(indent + paragraph)
             continue

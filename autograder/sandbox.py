@@ -270,6 +270,9 @@ class _Conversation:
         if not isinstance(message, dict) or message.pop("token", None) != self.token:
             return "forged"
         # The worker runs the probes in the order sent; any other line was written by student code.
+        # (A probe id is never None: None is what current/expected() say between and after probes.)
+        if any(message.get(event, "") is None for event in ("start", "calling", "done")):
+            return "forged"
         if "start" in message and self.current is None and message["start"] == self.expected():
             self.current, self.calling = message["start"], False
             return "start"
@@ -488,12 +491,21 @@ class WarmWorkers:
         self._channel: _Channel | None = None
         self.starts = 0           # worker processes started so far (the tests' measure of reuse)
 
-    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
+    def take(self, limits: Limits) -> _Channel | None:
+        """The kept worker if it may serve another grading, else None (a refused one is closed)."""
         channel, self._channel = self._channel, None
         if channel is not None and (channel.process.poll() is not None or channel.served >= self.max_requests
                                     or channel.cpu_seconds() > limits.cpu_seconds / 2):
             channel.close()
             channel = None
+        return channel
+
+    def keep(self, channel: _Channel) -> None:
+        channel.served += 1
+        self._channel = channel
+
+    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
+        channel = self.take(limits)
         if channel is None:
             self.starts += 1
             channel = _start_worker(self.logdir, limits, self.starts)
@@ -501,11 +513,10 @@ class WarmWorkers:
 
     def release(self, channel: _Channel, finished: bool) -> None:
         """``finished``: it ran every probe and waits for the next request; otherwise it is closed."""
-        if not finished:
+        if finished:
+            self.keep(channel)
+        else:
             channel.close()
-            return
-        channel.served += 1
-        self._channel = channel
 
     def close(self) -> None:
         if self._channel is not None:

@@ -142,6 +142,8 @@ def _folded_string(node: ast.AST) -> str | None:
     if isinstance(node, ast.JoinedStr):
         parts = [_folded_string(value) for value in node.values]
         return "".join(parts) if all(part is not None for part in parts) else None
+    if isinstance(node, ast.FormattedValue) and node.conversion == -1 and node.format_spec is None:
+        return _folded_string(node.value)   # f"to_{'categorical'}": a constant inside the braces
     return None
 
 

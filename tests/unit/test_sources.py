@@ -57,9 +57,6 @@ def test_the_name_is_found_however_it_is_written(package, case):
     assert uses[0].file == "mnist_tasks/preprocessing.py" and uses[0].line >= 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="GAP: _folded_string gives up on an f-string's {...} part even when it holds a constant, "
-                          "so f\"to_{'categorical'}\" passed to operator.attrgetter (not a dynamic builtin) is missed")
 def test_the_name_is_found_in_an_f_string_with_constant_placeholders(package):
     assert _uses(package, "import operator, keras\nf = operator.attrgetter(f\"to_{'categorical'}\")(keras.utils)\n")
 

@@ -46,6 +46,12 @@ class Check:
     # Probes that run only with the hidden checks, to confirm a public check on inputs nobody has
     # seen (answers hard-coded for the published inputs pass the public probe alone).
     confirmations: list[PlannedProbe] = field(default_factory=list)
+    title_ja: str | None = None   # the name in Japanese; ``name`` (English) stays the check's id
+
+    @property
+    def title(self) -> Text:
+        """The check's name as people read it, in both languages."""
+        return Text(self.title_ja or self.name, self.name)
 
 
 @dataclass

@@ -30,12 +30,17 @@ from mnist_kit.runtime import import_tensorflow_quietly
 
 @dataclass
 class TestResult:
-    name: str
+    name: str                 # the check's id (English)
     subject: str
     score: float
     max_score: float
     message: Text
     hidden: bool
+    title: Text | None = None   # the name as people read it, in both languages
+
+    def __post_init__(self):
+        if self.title is None:
+            self.title = Text(self.name, self.name)
 
 
 @dataclass
@@ -108,7 +113,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     package_parent = locate_package(Path(submission))
     if package_parent is None:
         missing = Text(f"{submission} に mnist_tasks/ がありません。", f"no mnist_tasks/ in {submission}.")
-        return Report([TestResult(c.name, c.subject, 0.0, c.points, missing, c.hidden) for c in checks],
+        return Report([TestResult(c.name, c.subject, 0.0, c.points, missing, c.hidden, c.title) for c in checks],
                       time.perf_counter() - started, str(submission))
 
     with tempfile.TemporaryDirectory(prefix="mnist-grade-") as temporary:
@@ -153,7 +158,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
                 verdict = Verdict.failed(f"採点中のエラー: {type(error).__name__}: {error}",
                                          f"grader error: {type(error).__name__}: {error}")
             results.append(TestResult(check.name, check.subject, round(check.points * verdict.fraction, 4),
-                                      check.points, verdict.message, check.hidden))
+                                      check.points, verdict.message, check.hidden, check.title))
     return Report(results, time.perf_counter() - started, str(submission), timings)
 
 

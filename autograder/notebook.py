@@ -95,7 +95,8 @@ def summarize(results: dict | None, items, points: float, language: str, *, publ
         score = sum(t["score"] for t in tests)
         possible = sum(t["max_score"] for t in tests)
         earned = min(points, round(points * score / possible, 2)) if possible else 0.0
-        lines += render.block(render.Verdict(t["name"], t["score"], t["max_score"], t.get("output") or "")
+        lines += render.block(render.Verdict(t.get("title") or t["name"], t["score"], t["max_score"],
+                                             t.get("output") or "", english=t["name"] if language == "ja" else None)
                               for t in tests)
         lines.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
     if public_only:

@@ -9,24 +9,29 @@ that the reason (what is wrong and what was expected) is never past the right ed
 
 from __future__ import annotations
 
-import textwrap
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
 from mnist_kit.i18n import Text
 
 PASSED, FAILED = "✓", "✗"
-REASON_INDENT = 6
-WRAP = 96      # columns of a reason line: a notebook output box shows about 100
+REASON_INDENT = 7   # under the name, past "✗ 0/1  "
+# Columns of a line, indent included: nbgrader's feedback page and a notebook's output box show
+# about 100 monospaced columns at their usual width; a terminal 80 or more.
+LINE = 88
+WRAP = LINE - REASON_INDENT
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One check's result as people read it, whatever the source (a Report, results.json)."""
-    name: str
+    name: str                  # in the reader's language
     score: float
     max_score: float
     message: str
+    english: str | None = None   # under Japanese: the English name, shown beside a failed check
 
     @property
     def passed(self) -> bool:
@@ -56,22 +61,56 @@ def say(key: str, language: str, **values) -> str:
     return CATALOGUE[key].get(language).format(**values)
 
 
+def width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+# A run of narrow characters without spaces (a word, a number, a shape), one wide character, or spaces.
+_TOKENS = re.compile(r"[^\s\u1100-\uffef]+|[\u1100-\uffef]|\s+")
+
+
+# Never at the start of a line (Japanese line breaking, kinsoku): closing brackets and punctuation.
+_NO_LINE_START = set("）)」』】〕］]、。，．,.：:；;！!？?ー・")
+
+
+def wrap(text: str, indent: str, limit: int = WRAP) -> list[str]:
+    """``text`` in lines of at most ``limit`` columns after ``indent``, broken at spaces or between
+    Japanese characters (which need no spaces), never inside an English word or a number."""
+    lines, line = [], ""
+    for token in _TOKENS.findall(text):
+        if line and not token.isspace() and width(line) + width(token) > limit and token not in _NO_LINE_START:
+            lines.append(line.rstrip())
+            line = ""
+        if not (token.isspace() and not line):
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return [indent + line for line in lines]
+
+
 def check_lines(verdict: Verdict) -> list[str]:
-    """``✓ 1/1  name`` (and `` — message`` when a passed check says more than OK); a failed
-    check's reason follows on its own indented, wrapped lines."""
+    """``✓ 1/1  name`` (and `` — message`` when a passed check says more than OK, on the next line
+    if it does not fit); a failed check adds, on their own indented, wrapped lines, its English
+    name (under Japanese) and the reason: what is wrong, with what was expected beside what was found."""
     mark = PASSED if verdict.passed else FAILED
-    head = f"{mark} {verdict.score:g}/{verdict.max_score:g}  {verdict.name}"
+    points = f"{mark} {verdict.score:g}/{verdict.max_score:g}  "
     message = (verdict.message or "").strip()
-    if verdict.passed:
-        return [head + (f" — {message}" if message and message != "OK" else "")]
-    lines = [head]
     indent = " " * REASON_INDENT
+    if verdict.passed:
+        line = points + verdict.name + (f" — {message}" if message and message != "OK" else "")
+        if width(line) <= LINE or not message or message == "OK":
+            return [line]
+        return [points + verdict.name] + wrap(message, indent)   # an accuracy beside its handout figure
+    lines = wrap(verdict.name, " " * len(points), LINE - len(points))
+    lines[0] = points + lines[0].lstrip()
+    if verdict.english and verdict.english != verdict.name:
+        lines += wrap(f"({verdict.english})", indent)
     for paragraph in message.splitlines():
         if paragraph.startswith(" ") or "|" in paragraph:   # tables keep their columns
             lines.append(indent + paragraph)
-            continue
-        lines.extend(textwrap.wrap(paragraph, WRAP, initial_indent=indent, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False) or [indent])
+        else:
+            lines += wrap(paragraph, indent)
     return lines
 
 

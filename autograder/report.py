@@ -11,9 +11,14 @@ from pathlib import Path
 from autograder import render
 from autograder.grade import Report
 
+def verdict(result, language: str) -> render.Verdict:
+    """One result as people read it in ``language`` (under Japanese, with its English name)."""
+    return render.Verdict(result.title.get(language), result.score, result.max_score, result.message.get(language),
+                          english=result.title.en if language == "ja" else None)
+
+
 def verdicts(report: Report, language: str) -> list[render.Verdict]:
-    return [render.Verdict(result.name, result.score, result.max_score, result.message.get(language))
-            for result in report.results]
+    return [verdict(result, language) for result in report.results]
 
 
 def total_line(report: Report, language: str) -> str:
@@ -36,7 +41,9 @@ def gradescope(report: Report, language: str) -> dict:
         "extra_data": {"timings_seconds": {key: round(value, 2) for key, value in report.timings.items()}},
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
-            {"name": result.name, "subject": result.subject, "score": result.score, "max_score": result.max_score,
+            # "title" too: the name in the report's language (under Japanese "name" stays English, the id).
+            {"name": result.name, "title": result.title.get(language), "subject": result.subject,
+             "score": result.score, "max_score": result.max_score,
              "output": result.message.get(language),
              "visibility": "after_published" if result.hidden else "visible"}
             for result in report.results

@@ -247,3 +247,60 @@ def test_student_files_survived_autograde_and_the_rest_was_restored(roundtrip):
         for provided in ("__init__.py", "data.py"):
             assert (folder / "mnist_tasks" / provided).read_text(encoding="utf-8") == \
                 (REPO / "mnist_tasks" / provided).read_text(encoding="utf-8")
+
+
+# For every output box of a grade cell that holds a failed check: each text line's right edge
+# against the right edge of what the box shows (the nearest ancestor that scrolls sideways).
+MEASURE_OUTPUT_BOXES = r"""
+const scrolls = (element) => ["auto", "scroll", "hidden"].includes(getComputedStyle(element).overflowX);
+const boxes = [];
+for (const pre of document.querySelectorAll("pre")) {
+  if (!pre.textContent.includes("✗")) continue;
+  let clip = pre;
+  while (clip.parentElement && !scrolls(clip)) clip = clip.parentElement;
+  const visibleRight = clip.getBoundingClientRect().left + clip.clientWidth;
+  const lines = [];
+  const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    let start = 0;
+    for (const part of node.textContent.split("\n")) {
+      if (part.trim()) {
+        const range = document.createRange();
+        range.setStart(node, start);
+        range.setEnd(node, start + part.length);
+        const right = Math.max(...[...range.getClientRects()].map((rect) => rect.right));
+        lines.push({text: part, right: Math.round(right)});
+      }
+      start += part.length + 1;
+    }
+  }
+  boxes.push({visibleRight: Math.round(visibleRight), scrollable: clip.scrollWidth > clip.clientWidth, lines});
+}
+return {width: window.innerWidth, boxes};
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_every_failed_checks_reason_is_in_view_in_the_feedback_page(roundtrip, tmp_path):
+    from tests.browser import measure, screenshot
+
+    copy, _, _ = roundtrip
+    page = copy.root / "feedback" / "wrong" / "ps3" / f"{course.BY_ID['ps3'].notebook}.html"
+    found = measure(page, MEASURE_OUTPUT_BOXES, width=1024)
+    screenshot(page, tmp_path / "feedback.png", width=1024)   # kept in pytest's tmp dir for a person to look at
+    boxes = found["boxes"]
+    # The wrong student's ps3 mistakes: early_stopping's patience and plot_predictions' red background.
+    failed = [line["text"] for box in boxes for line in box["lines"] if line["text"].lstrip().startswith("✗")]
+    assert any("early_stopping" in text for text in failed) and any("plot_predictions" in text for text in failed)
+    for box in boxes:
+        outside = [line["text"] for line in box["lines"] if line["right"] > box["visibleRight"]]
+        assert not outside, f"past the right edge of a {found['width']}px-wide page: {outside}"
+        assert not box["scrollable"], "the box scrolls sideways"
+        # Each failed check: points first, then its reason on lines of its own below the name.
+        for index, line in enumerate(box["lines"]):
+            if line["text"].startswith("✗"):
+                following = box["lines"][index + 1:index + 3]
+                assert following and following[0]["text"].startswith(" "), box["lines"]
+    reasons = "\n".join(line["text"] for box in boxes for line in box["lines"])
+    assert "patience=1 (≠ 0)" in reasons and "patience=4 (≠ 3)" in reasons, reasons   # got 1, expected 0

@@ -69,8 +69,10 @@ def _case(ending, optimizer, one_hot_labels, from_logits) -> Check:
         return Verdict(0.0, join(problems)) if problems else Verdict.passed()
 
     labels = "one-hot" if one_hot_labels else "integer"
+    labels_ja = "one-hot" if one_hot_labels else "整数"
     return Check(f"compile_model: {ENDINGS[ending]} output, {labels} labels, {optimizer} → from_logits={from_logits}",
-                 "compile_model", 1.0, [probe], evaluate)
+                 "compile_model", 1.0, [probe], evaluate,
+                 title_ja=f"compile_model: 出力 {ENDINGS[ending]}、{labels_ja}ラベル、{optimizer} → from_logits={from_logits}")
 
 
 def checks() -> list[Check]:

@@ -81,10 +81,11 @@ def _history_checks():
 
     return [
         Check("plot_history: two panels, loss and accuracy, train and validation lines", "plot_history", 1.0,
-              [with_val], panels),
-        Check("plot_history: 'epoch' x labels, y labels and legends", "plot_history", 1.0, [with_val], labels),
+              [with_val], panels, title_ja="plot_history: 損失と精度の 2 パネル、訓練と検証の線"),
+        Check("plot_history: 'epoch' x labels, y labels and legends", "plot_history", 1.0, [with_val], labels,
+              title_ja="plot_history: x 軸ラベル 'epoch'、y 軸ラベルと凡例"),
         Check("plot_history: no validation line without validation data (a dict, not a History)", "plot_history", 1.0,
-              [without], train_only),
+              [without], train_only, title_ja="plot_history: 検証データがなければ検証の線はない (History でなく dict)"),
     ]
 
 
@@ -145,11 +146,13 @@ def _predictions_checks():
 
     return [
         Check("plot_predictions: the first 50 images in 10 rows × 5 columns, grayscale 28×28", "plot_predictions", 1.0,
-              [default], grid(default, 50, (10, 5))),
+              [default], grid(default, 50, (10, 5)),
+              title_ja="plot_predictions: 最初の 50 枚を 10 行 × 5 列に、28×28 のグレースケールで"),
         Check("plot_predictions: titled with the prediction, mistakes 'pred(true)' on red", "plot_predictions", 1.0,
-              [default], titles),
+              [default], titles, title_ja="plot_predictions: タイトルは予測、誤りは赤背景に 'pred(true)'"),
         Check("plot_predictions: flattened (N, 784) images, count=12, columns=4 → 3 × 4", "plot_predictions", 1.0,
-              [small], grid(small, 12, (3, 4), flat_hint)),
+              [small], grid(small, 12, (3, 4), flat_hint),
+              title_ja="plot_predictions: 平坦化した (N, 784) の画像、count=12、columns=4 → 3 × 4"),
     ]
 
 
@@ -191,8 +194,10 @@ def _weights_checks():
 
     return [
         Check("plot_first_layer_weights: each of 16 units as its 28×28 weights, 4 columns", "plot_first_layer_weights",
-              1.0, [default], images(default, (4, 4))),
-        Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide], images(wide, (2, 8))),
+              1.0, [default], images(default, (4, 4)),
+              title_ja="plot_first_layer_weights: 16 ユニットそれぞれの重みを 28×28 で、4 列に"),
+        Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide],
+              images(wide, (2, 8))),
     ]
 
 

@@ -20,7 +20,10 @@ def _probe(probe_id, task, arrays, **extra):
             "arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
 
 
-def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
+HIDDEN = Text("（非公開の入力）", " (hidden inputs)")
+
+
+def _array_check(name: Text, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
                  **compare):
     """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint.
 
@@ -37,8 +40,9 @@ def _array_check(name, task, probe, expected, hidden=False, points=1.0, unchange
             return verdict
         confirmed = _array_verdict(evidence, twin[0], twin[1], unchanged, (), compare)
         return verdict if confirmed.fraction == 1 else Verdict(0.0, HARD_CODED + confirmed.message)
-    return Check(f"{task}: {name}", task, points, [probe], evaluate, hidden=hidden,
-                 confirmations=[twin[0]] if twin else [])
+    name = name + HIDDEN if hidden else name
+    return Check(f"{task}: {name.en}", task, points, [probe], evaluate, hidden=hidden,
+                 confirmations=[twin[0]] if twin else [], title_ja=f"{task}: {name.ja}")
 
 
 def _array_verdict(evidence, probe, expected, unchanged, mistakes, compare) -> Verdict:
@@ -112,56 +116,55 @@ def checks() -> list[Check]:
     for hidden, seed in ((False, PUBLIC_SEED), (True, HIDDEN_SEED)):
         rng = np.random.default_rng(seed)
         tag = "hidden" if hidden else "public"
-        suffix = " (hidden inputs)" if hidden else ""
         count = int(rng.integers(7, 40))
 
         # normalize
         images = _images(rng, count)
         probe = _probe(f"normalize.{tag}.images", "normalize", {"images": images})
-        result.append(_array_check(f"random images → float32 in [0, 1], input unchanged{suffix}", "normalize",
+        result.append(_array_check(Text("ランダムな画像 → [0, 1] の float32、入力は変えない", "random images → float32 in [0, 1], input unchanged"), "normalize",
                                    probe, images.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(images), exact_dtype=np.float32))
         if not hidden:
             fixed = np.array([[0, 1, 51, 127, 128, 254, 255]], np.uint8)
             probe = _probe("normalize.fixed", "normalize", {"images": fixed})
             reversed_ = fixed[:, ::-1].copy()   # one row: its twin reverses the pixels instead
-            result.append(_array_check("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "normalize", probe,
+            result.append(_array_check(Text("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "0, 51, 255 → 0.0, 0.2, 1.0 (float32)"), "normalize", probe,
                                        fixed.astype(np.float32) / np.float32(255),
                                        mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32,
                                        twin=_twin(probe, {"images": reversed_},
                                                   reversed_.astype(np.float32) / np.float32(255))))
         other_shape = rng.integers(0, 256, size=tuple(int(n) for n in rng.integers(2, 6, size=3))).astype(np.uint8)
         probe = _probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
-        result.append(_array_check(f"any shape is kept{suffix}", "normalize", probe,
+        result.append(_array_check(Text("どんな形もそのまま保つ", "any shape is kept"), "normalize", probe,
                                    other_shape.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(other_shape), exact_dtype=np.float32))
 
         # flatten
         images = _images(rng, count)
         probe = _probe(f"flatten.{tag}.uint8", "flatten", {"images": images})
-        result.append(_array_check(f"(N, 28, 28) → (N, 784), rows in C order{suffix}", "flatten", probe,
+        result.append(_array_check(Text("(N, 28, 28) → (N, 784)、行ごとに C 順でつなぐ", "(N, 28, 28) → (N, 784), rows in C order"), "flatten", probe,
                                    images.reshape(count, 784), hidden, mistakes=_flatten_mistakes(images),
                                    exact_dtype=np.uint8))
         floats = rng.random((count, 28, 28), dtype=np.float32)
         probe = _probe(f"flatten.{tag}.float32", "flatten", {"images": floats})
-        result.append(_array_check(f"float32 stays float32{suffix}", "flatten", probe,
+        result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "flatten", probe,
                                    floats.reshape(count, 784), hidden, mistakes=_flatten_mistakes(floats),
                                    exact_dtype=np.float32))
 
         # add_channel_axis
         images = _images(rng, count)
         probe = _probe(f"add_channel_axis.{tag}.uint8", "add_channel_axis", {"images": images})
-        result.append(_array_check(f"(N, 28, 28) → (N, 28, 28, 1){suffix}", "add_channel_axis", probe,
+        result.append(_array_check(Text("(N, 28, 28) → (N, 28, 28, 1)", "(N, 28, 28) → (N, 28, 28, 1)"), "add_channel_axis", probe,
                                    images[..., np.newaxis], hidden, exact_dtype=np.uint8))
         probe = _probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
-        result.append(_array_check(f"float32 stays float32{suffix}", "add_channel_axis", probe,
+        result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "add_channel_axis", probe,
                                    floats[..., np.newaxis], hidden, exact_dtype=np.float32))
 
         # one_hot
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
         probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
         expected = np.eye(10, dtype=np.float32)[labels]
-        result.append(_array_check(f"random labels → (N, 10) float32 rows with one 1.0{suffix}", "one_hot",
+        result.append(_array_check(Text("ランダムなラベル → 1.0 を 1 つずつ持つ (N, 10) の float32", "random labels → (N, 10) float32 rows with one 1.0"), "one_hot",
                                    probe, expected, hidden, mistakes=_one_hot_mistakes(expected),
                                    exact_dtype=np.float32))
         classes = int(rng.integers(11, 16))
@@ -169,14 +172,14 @@ def checks() -> list[Check]:
         probe = _probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
                        kwargs={"num_classes": {"value": classes}})
         expected = np.eye(classes, dtype=np.float32)[many]
-        classes_check = _array_check(f"num_classes={classes} → (N, {classes}){suffix}", "one_hot", probe,
+        classes_check = _array_check(Text(f"num_classes={classes} → (N, {classes})", f"num_classes={classes} → (N, {classes})"), "one_hot", probe,
                                      expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32)
         result.append(classes_check)
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
             handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
             expected = np.eye(10, dtype=np.float32)[fixed]
-            handout_check = _array_check("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)", "one_hot",
+            handout_check = _array_check(Text("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (ハンドアウト 002)", "5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)"), "one_hot",
                                          handout_probe, expected, mistakes=_one_hot_mistakes(expected),
                                          exact_dtype=np.float32)
             result.append(handout_check)
@@ -186,15 +189,15 @@ def checks() -> list[Check]:
         logits = rng.normal(size=(count, 10)).astype(np.float32)
         probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         probe = _probe(f"labels_from_scores.{tag}.probabilities", "labels_from_scores", {"scores": probabilities})
-        result.append(_array_check(f"softmax probabilities → (N,) integer classes{suffix}", "labels_from_scores",
+        result.append(_array_check(Text("softmax の確率 → (N,) の整数クラス", "softmax probabilities → (N,) integer classes"), "labels_from_scores",
                                    probe, probabilities.argmax(axis=1), hidden, integer_dtype=True))
         wide = (rng.normal(size=(count, 7)) - 5).astype(np.float64)
         probe = _probe(f"labels_from_scores.{tag}.logits", "labels_from_scores", {"scores": wide})
-        result.append(_array_check(f"negative logits, 7 classes{suffix}", "labels_from_scores", probe,
+        result.append(_array_check(Text("負のロジット、7 クラス", "negative logits, 7 classes"), "labels_from_scores", probe,
                                    wide.argmax(axis=1), hidden, integer_dtype=True))
         encoded = np.eye(10, dtype=np.float32)[labels]
         probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
-        result.append(_array_check(f"one-hot rows back to labels{suffix}", "labels_from_scores", probe,
+        result.append(_array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
     return result
 
@@ -227,4 +230,4 @@ def _without_to_categorical(value_checks: list[Check]) -> Check:
         return Verdict.passed()
     # Shares the value checks' probes (same ids): the student's code is not called again.
     return Check("one_hot: written with NumPy, not to_categorical", "one_hot", 1.0, probes, evaluate,
-                 confirmations=confirmations)
+                 confirmations=confirmations, title_ja="one_hot: to_categorical を使わず NumPy で書く")

@@ -61,7 +61,9 @@ def _choose_loss_check(one_hot_labels: bool) -> Check:
         return Verdict(1.0 - len(problems) / 2, message)
 
     labels = "one-hot labels (categorical)" if one_hot_labels else "integer labels (sparse)"
-    return Check(f"choose_loss: {labels}, logits and softmax", "choose_loss", 1.0, probes, evaluate)
+    labels_ja = "one-hot ラベル (categorical)" if one_hot_labels else "整数ラベル (sparse)"
+    return Check(f"choose_loss: {labels}, logits and softmax", "choose_loss", 1.0, probes, evaluate,
+                 title_ja=f"choose_loss: {labels_ja}、ロジットと softmax")
 
 
 def _early_stopping_config(name, kwargs, expected) -> Check:
@@ -80,7 +82,8 @@ def _early_stopping_config(name, kwargs, expected) -> Check:
         return Verdict.passed()
 
     call = "early_stopping(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
-    return Check(f"early_stopping: {call} is configured as asked", "early_stopping", 1.0, [probe], evaluate)
+    return Check(f"early_stopping: {call} is configured as asked", "early_stopping", 1.0, [probe], evaluate,
+                 title_ja=f"early_stopping: {call} が指定どおりに設定される")
 
 
 def _callback_failure(evidence: Evidence, probe_id: str) -> Verdict | None:
@@ -124,7 +127,7 @@ def _early_stopping_run() -> Check:
         return Verdict.passed()
 
     return Check("early_stopping: really stops training and restores the best weights", "early_stopping", 1.0,
-                 [probe], evaluate)
+                 [probe], evaluate, title_ja="early_stopping: 実際に学習を止め、最良の重みに戻す")
 
 
 def checks() -> list[Check]:

@@ -82,7 +82,7 @@ def _layers(variant: Variant):
         problem = unsafe_problem(model)   # layers that look right in the table but are not built-ins
         return Verdict(0.0, problem) if problem else Verdict.passed()
     return Check(f"variant {variant.id}: layers of {call_text(variant)}", variant_subject(variant.id), 1.0,
-                 [build_probe(variant)], evaluate)
+                 [build_probe(variant)], evaluate, title_ja=f"variant {variant.id}: {call_text(variant)} の層")
 
 
 def _parameters(variant: Variant):
@@ -98,7 +98,7 @@ def _parameters(variant: Variant):
                                   f"{count:,} parameters, expected {variant.params:,}.")
         return Verdict.passed(Text(f"{count:,} パラメータ", f"{count:,} parameters"))
     return Check(f"variant {variant.id}: exactly {variant.params:,} parameters", variant_subject(variant.id), 1.0,
-                 [build_probe(variant)], evaluate)
+                 [build_probe(variant)], evaluate, title_ja=f"variant {variant.id}: パラメータ数がちょうど {variant.params:,}")
 
 
 def _compile(variant: Variant):
@@ -120,7 +120,9 @@ def _compile(variant: Variant):
 
     return Check(f"variant {variant.id}: compile_model(optimizer={variant.optimizer!r}, "
                  f"one_hot_labels={variant.one_hot_labels}) sets the loss and optimizer", variant_subject(variant.id), 1.0,
-                 [build_probe(variant)], evaluate)
+                 [build_probe(variant)], evaluate,
+                 title_ja=f"variant {variant.id}: compile_model(optimizer={variant.optimizer!r}, "
+                          f"one_hot_labels={variant.one_hot_labels}) が損失と最適化手法を設定する")
 
 
 def _accuracy(variant: Variant):
@@ -145,7 +147,8 @@ def _accuracy(variant: Variant):
         return Verdict.passed(Text(text_ja, "test accuracy " + text))
 
     return Check(f"variant {variant.id}: test accuracy after the grader's brief training ≥ {variant.threshold:.3f}",
-                 variant_subject(variant.id), 2.0, [build_probe(variant)], evaluate, needs_training=True)
+                 variant_subject(variant.id), 2.0, [build_probe(variant)], evaluate, needs_training=True,
+                 title_ja=f"variant {variant.id}: 採点器の短い学習の後のテスト精度 ≥ {variant.threshold:.3f}")
 
 
 def checks() -> list[Check]:

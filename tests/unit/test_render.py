@@ -101,3 +101,53 @@ def test_say_falls_back_to_english_for_an_unknown_language():
 def test_say_refuses_a_key_that_is_not_in_the_catalogue():
     with pytest.raises(KeyError):
         say("no_such_entry", "en")
+
+
+# --- Japanese: widths, line breaking, the English name beside ------------------------------------------------
+
+from autograder.render import LINE, width, wrap  # noqa: E402
+
+JAPANESE = ("テスト精度 0.8087 (基準 0.883、ハンドアウト 0.941、3 エポック、バッチ 128) — 基準に届きません。"
+            "学習率と最適化手法を確かめ、出力層の活性化関数が損失の from_logits と合っているか見直してください。")
+
+
+def test_wide_characters_take_two_columns():
+    assert width("abc") == 3 and width("日本語") == 6 and width("（）") == 4 and width("✗ 0/1") == 5
+
+
+def test_japanese_reasons_wrap_by_display_width_without_spaces():
+    lines = check_lines(Verdict("variant F16: accuracy", 0.0, 2.0, JAPANESE))
+    assert len(lines) > 2
+    assert all(width(line) <= LINE + 2 for line in lines)   # + a closing mark kept on its line
+    assert "".join(line.strip() for line in lines[1:]).replace(" ", "") == JAPANESE.replace(" ", "")
+
+
+def test_no_line_starts_with_closing_punctuation():
+    for text in (JAPANESE, "あ" * 40 + "。" + "い" * 40 + "）" + "う" * 40, "（非公開の入力）" * 12):
+        for line in wrap(text, "", 40)[1:]:
+            assert line[0] not in "）)」』、。，．,.ー", line
+
+
+def test_english_words_and_numbers_are_never_cut():
+    words = ("restore_best_weights=False " * 10 + "0.123456789 " * 8).split()
+    lines = wrap(" ".join(words), "", 30)
+    assert [word for line in lines for word in line.split()] == words
+
+
+def test_under_japanese_a_failed_check_shows_its_english_name_beside_and_a_passed_one_does_not():
+    failed = check_lines(Verdict("one_hot: 値", 0.0, 1.0, "違います", english="one_hot: values"))
+    assert failed == ["✗ 0/1  one_hot: 値", INDENT + "(one_hot: values)", INDENT + "違います"]
+    assert check_lines(Verdict("one_hot: 値", 1.0, 1.0, "OK", english="one_hot: values")) == ["✓ 1/1  one_hot: 値"]
+
+
+def test_a_passed_check_whose_message_does_not_fit_puts_it_on_the_next_line():
+    lines = check_lines(Verdict("variant D: 採点器の短い学習の後のテスト精度 ≥ 0.899", 2.0, 2.0, JAPANESE[:60]))
+    assert lines[0] == "✓ 2/2  variant D: 採点器の短い学習の後のテスト精度 ≥ 0.899"
+    assert lines[1].startswith(INDENT) and all(width(line) <= LINE + 2 for line in lines)
+
+
+def test_a_long_name_wraps_under_itself_after_the_points():
+    name = "early_stopping: early_stopping(patience=3, monitor='val_accuracy', restore_best_weights=False) is configured"
+    lines = check_lines(Verdict(name, 0.0, 1.0, "wrong"))
+    assert lines[0].startswith("✗ 0/1  early_stopping:") and lines[1].startswith(" " * len("✗ 0/1  ") + "restore")
+    assert all(width(line) <= LINE for line in lines)

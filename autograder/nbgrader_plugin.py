@@ -22,7 +22,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Unicode
 
-from autograder.notebook import GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, GraderTimeout, requested, run_grader, summarize
+from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
+    requested, run_grader, summarize, tests_of
 
 
 class IsolatedGrades(NbGraderPreprocessor):
@@ -56,9 +57,12 @@ class IsolatedGrades(NbGraderPreprocessor):
         for cell, request in cells:
             points = float(cell.metadata["nbgrader"]["points"])
             text, earned = summarize(results, request.items, points, self.language, failure=failure)
+            data: CellResults = {"items": list(request.items), "points": points, "earned": earned, "failure": failure,
+                                 "seconds": (results or {}).get("execution_time"),
+                                 "tests": tests_of(results, request.items)}
             cell.outputs = [
                 new_output("stream", name="stdout", text=text + "\n"),
-                new_output("execute_result", data={"text/plain": repr(earned)},
+                new_output("execute_result", data={"text/plain": repr(earned), CELL_RESULTS_MIME: data},
                            execution_count=cell.get("execution_count")),
             ]
             self.log.info("isolated grader: %s %s → %g / %g", cell.metadata["nbgrader"]["grade_id"],

@@ -28,6 +28,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from autograder import render
 from autograder.protocol import subject_of_item
@@ -46,6 +47,21 @@ class GraderError(RuntimeError):
 
 class GraderTimeout(GraderError):
     pass
+
+
+# Beside the text a person reads, each autograded grade cell carries the grader's results for its
+# tasks as data, under this MIME type: nbgrader scores the cell from its text/plain result and
+# ignores it; nbconvert's HTML shows text/plain; the class report (mnist_kit.report) reads it.
+CELL_RESULTS_MIME = "application/vnd.mnist-tasks.cell-results+json"
+
+
+class CellResults(TypedDict):
+    items: list[str]            # the grade cell's tasks, as grade_cell(...) names them
+    points: float               # the cell's points (the notebook's metadata)
+    earned: float
+    failure: str | None         # why the grader could not grade (a timeout), else None
+    seconds: float | None       # the grader's time for the whole notebook
+    tests: list[dict]           # results.json's tests of these tasks (name, title, subject, score, ...)
 
 
 @dataclass(frozen=True)
@@ -80,12 +96,17 @@ def run_grader(directory: Path, items, *, include_hidden: bool, language: str,
         return json.loads(output.read_text(encoding="utf-8"))
 
 
+def tests_of(results: dict | None, items) -> list[dict]:
+    """The results.json tests of the grade cell's ``items`` (contract functions, variant ids)."""
+    subjects = {subject_of_item(item) for item in items}
+    return [t for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
+
+
 def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
               failure: str | None = None) -> tuple[str, float]:
     """The cell's text (``autograder.render``'s lines) and its points: ``points`` × earned / possible."""
     points = float(points)
-    subjects = {subject_of_item(item) for item in items}
-    tests = [t for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
+    tests = tests_of(results, items)
     lines = []
     if failure is not None or not tests:
         reason = failure or render.say("nothing_to_grade", language)

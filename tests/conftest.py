@@ -94,3 +94,11 @@ def fork_server():
     server = ForkServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def roundtrip(tmp_path_factory):
+    """The course round trip (tests/roundtrip.py), built once for every test that looks at it: ~2.5 min."""
+    from tests.roundtrip import build
+
+    return build(tmp_path_factory.mktemp("roundtrip"))

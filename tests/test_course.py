@@ -20,7 +20,6 @@ from autograder.grade import subjects
 from autograder.notebook import Request, requested
 from autograder.protocol import subject_of_item
 from mnist_kit import course
-from tests.conftest import REPO
 
 GRADE_SOURCE = re.compile(r"# 採点 / grading: [^\n]+\nfrom autograder\.notebook import grade_cell\n"
                           r"grade_cell\((\"[A-Za-z0-9_-]+\", )+points=\d+(\.\d+)?\)")

@@ -20,115 +20,15 @@ The four students:
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
+from autograder.notebook import CELL_RESULTS_MIME
+from autograder.protocol import subject_of_item
 from mnist_kit import course
 from tests.conftest import REPO
-
-ASSIGNMENTS = ("ps1", "ps3")
-STUDENTS = ("reference", "stubs", "wrong", "tampered")
-
-# (file, right text, wrong text): each mistake costs points on one grade cell only.
-MISTAKES = [
-    ("preprocessing.py", "encoded = np.zeros((labels.shape[0], num_classes), dtype=np.float32)",
-     "encoded = np.zeros((labels.shape[0], num_classes), dtype=np.float64)"),         # one_hot: float64
-    ("preprocessing.py", "return images.reshape(count, int(np.prod(images.shape[1:])))",
-     "return images.reshape(count, int(np.prod(images.shape[1:])), order=\"F\")"),      # flatten: columns
-    ("training.py", "patience=patience,", "patience=patience + 1,"),                    # early_stopping
-    ("plots.py", 'axes.set_title(f"{guess}({answer})", backgroundcolor="red")',
-     'axes.set_title(f"{guess}({answer})")'),                                            # plot_predictions
-]
-# Points each grade cell must give the wrong (and the tampered) student.
-WRONG_EXPECTED = {
-    "ps1_normalize": "full", "ps1_labels_from_scores": "full", "ps1_one_hot": "partial", "ps1_flatten": "partial",
-    "ps3_model": "full", "ps3_plot_history": "full", "ps3_plot_first_layer_weights": "full",
-    "ps3_early_stopping": "partial", "ps3_plot_predictions": "partial",
-}
-
-MONKEYPATCH = '''
-
-# --- tampering: make every grade cell claim full marks in the kernel ---
-try:
-    import autograder.notebook as _notebook
-    _notebook.grade_cell = lambda *items, points: points
-except Exception:
-    pass
-'''
-
-
-# Provided files are restored from source at autograde, whatever the student made of them.
-TAMPERED_INIT = "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"
-
-# Injected beside the package: were the isolated grader to import any of it, every check would pass.
-FAKE_CLI = '''
-import json, sys
-arguments = sys.argv[1:]
-tests = [{"name": f"{item}: forged", "score": 100.0, "max_score": 100.0, "output": "ok", "visibility": "visible"}
-         for item in arguments[arguments.index("--only") + 1].split(",")] if "--only" in arguments else []
-if "--json" in arguments:
-    open(arguments[arguments.index("--json") + 1], "w").write(json.dumps({"score": 100.0, "max_score": 100.0, "tests": tests}))
-print("all correct: 100/100")
-'''
-INJECTED = {"autograder/__init__.py": "", "autograder/__main__.py": FAKE_CLI, "autograder/cli.py": FAKE_CLI,
-            "sitecustomize.py": "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"}
-
-
-def wrong_package(directory: Path, tamper: bool = False) -> Path:
-    package = directory / "mnist_tasks"
-    shutil.copytree(course.REFERENCE, package)
-    for name, right, wrong in MISTAKES:
-        path = package / name
-        text = path.read_text(encoding="utf-8")
-        assert text.count(right) == 1, f"solutions/mnist_tasks/{name} changed: update MISTAKES"
-        path.write_text(text.replace(right, wrong), encoding="utf-8")
-    if tamper:
-        path = package / "preprocessing.py"
-        path.write_text(path.read_text(encoding="utf-8") + MONKEYPATCH, encoding="utf-8")
-    return package
-
-
-def tamper_notebook(notebook: dict) -> None:
-    for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade"):
-            cell["source"] = "print('all correct!')\n999"
-            meta["points"] = 999
-    notebook["cells"].insert(2, {
-        "cell_type": "code", "execution_count": None, "id": "tampering", "metadata": {}, "outputs": [],
-        "source": "import os\nimport autograder.notebook as n\nos.environ.pop('NBGRADER_EXECUTION', None)\n"
-                  "n.grade_cell = lambda *items, points: points\n"
-                  # the same injection again, made by the kernel during autograde
-                  f"injected = {INJECTED!r}\n"
-                  "for relative, text in injected.items():\n"
-                  "    os.makedirs(os.path.dirname(relative) or '.', exist_ok=True)\n"
-                  "    open(relative, 'w').write(text)\n",
-    })
-
-
-@pytest.fixture(scope="module")
-def roundtrip(tmp_path_factory):
-    workspace = tmp_path_factory.mktemp("roundtrip")
-    copy = course.CourseCopy(workspace / "course")
-    wrong = wrong_package(workspace / "wrong")
-    tampered = wrong_package(workspace / "tampered", tamper=True)
-    times = {}
-    for assignment in ASSIGNMENTS:
-        copy.release(assignment)
-        copy.submit("reference", assignment, package=course.REFERENCE)
-        copy.submit("stubs", assignment)
-        copy.submit("wrong", assignment, package=wrong)
-        copy.submit("tampered", assignment, package=tampered, edit_notebook=tamper_notebook,
-                    files={"mnist_tasks/__init__.py": TAMPERED_INIT, **INJECTED})
-        times[assignment] = copy.autograde(assignment)
-        copy.feedback(assignment)
-    rows = copy.export()
-    print("\nround trip: " + ", ".join(f"{command}: {seconds:.0f} s" for command, seconds in copy.log))
-    return copy, rows, times
-
+from tests.roundtrip import ASSIGNMENTS, STUDENTS, WRONG_EXPECTED
 
 def cell_scores(copy: course.CourseCopy, assignment: str, student: str) -> dict[str, float]:
     from nbgrader.api import Gradebook
@@ -191,6 +91,15 @@ def test_autograded_grade_cells_hold_the_isolated_graders_verdicts(roundtrip):
                 assert "この問題" in text and "公開チェックのみ" not in text      # hidden checks ran
                 if student == "stubs":
                     assert "まだ実装されていません" in text
+                # The same results as data, for the class report: this cell's tasks only, its points.
+                result = cell["outputs"][1]["data"]
+                data = result[CELL_RESULTS_MIME]
+                assert float(result["text/plain"]) == data["earned"] <= data["points"]
+                subjects = {subject_of_item(item) for item in data["items"]}
+                assert data["tests"] and {t["subject"] for t in data["tests"]} == subjects
+                assert data["failure"] is None and data["seconds"] > 0
+                if student == "reference":
+                    assert data["earned"] == data["points"] and all(t["score"] == t["max_score"] for t in data["tests"])
             assert any(c.get("id") == "tampering" for c in notebook["cells"]) == (student == "tampered")
 
 

@@ -27,8 +27,8 @@ import_tensorflow_quietly(start=False)
 import keras  # noqa: E402
 import keras.src.utils.numerical_utils as numerical_utils  # noqa: E402
 
-from autograder.protocol import Outcome, Probe, Request  # noqa: E402
-from autograder.worker import arguments, describe, guard as guarding, reading  # noqa: E402
+from autograder.protocol import Request  # noqa: E402
+from autograder.worker import arguments, describe, guard as guarding  # noqa: E402
 from autograder.worker.guard import Guard  # noqa: E402
 from autograder.worker.reading import plain, text, type_name  # noqa: E402
 

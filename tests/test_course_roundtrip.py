@@ -94,7 +94,7 @@ def test_autograded_grade_cells_hold_the_isolated_graders_verdicts(roundtrip):
                 # The same results as data, for the class report: this cell's tasks only, its points.
                 result = cell["outputs"][1]["data"]
                 data = result[CELL_RESULTS_MIME]
-                assert float(result["text/plain"]) == data["earned"] <= data["points"]
+                assert float("".join(result["text/plain"])) == data["earned"] <= data["points"]
                 subjects = {subject_of_item(item) for item in data["items"]}
                 assert data["tests"] and {t["subject"] for t in data["tests"]} == subjects
                 assert data["failure"] is None and data["seconds"] > 0

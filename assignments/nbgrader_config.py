@@ -5,6 +5,7 @@ from it) and MNIST (``MNIST_NPZ`` or Keras's download). docs/course.md has the w
 """
 
 import os
+import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
@@ -18,13 +19,22 @@ c.CourseDirectory.course_id = "mnist-tasks"
 
 # Kernels inherit this: TensorFlow's C++ start-up lines stay off stderr.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# nbgrader runs `alembic` (its gradebook's migrations) from PATH: the Python running nbgrader has it
+# beside itself, even when its environment is not activated (`.venv/bin/nbgrader ...`).
+if os.path.dirname(sys.executable) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 # --- Autograde --------------------------------------------------------------------------------
 # Grade cells are scored by the isolated grader, not by what the student's kernel printed:
-# IsolatedGrades runs right after Execute and rewrites the outputs of every grade cell that calls
-# grade_cell(...) (autograder/nbgrader_plugin.py). The rest is nbgrader's default list.
+# IsolatedGrades rewrites the outputs of every grade cell that calls grade_cell(...)
+# (autograder/nbgrader_plugin.py). So nothing graded needs the student's kernel, and autograde runs
+# none: no kernel start, no experiment re-run (4× the grading time before), no kernel that a
+# submission can crash; the notebook keeps the student's code, its outputs are cleared as nbgrader
+# always does. MNIST_COURSE_EXECUTE=1 runs the notebooks in a kernel again (nbgrader's Execute),
+# for an instructor who wants the experiments' outputs in the feedback.
+_EXECUTE = [Execute] if os.environ.get("MNIST_COURSE_EXECUTE") == "1" else []
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    *_EXECUTE,
     IsolatedGrades,
     IgnorePattern,
     ClearMetadataPreprocessor,

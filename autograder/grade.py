@@ -20,8 +20,8 @@ import numpy as np
 from autograder import sources
 from autograder.checks import catalog
 from autograder.core import Check, Evidence, Verdict
-from autograder.protocol import Outcome, PlannedProbe, Probe, subject_of_item, variant_of_probe, variant_of_subject, \
-    variant_subject, wire
+from autograder.protocol import ATTENTION_STATUSES, Incident, Outcome, PlannedProbe, Probe, subject_of_item, \
+    variant_of_probe, variant_of_subject, variant_subject, wire
 from autograder.sandbox import Limits, WorkerSource, run_probes
 from mnist_kit import variants as variant_table
 from mnist_kit.i18n import Text
@@ -49,6 +49,7 @@ class Report:
     seconds: float
     submission: str
     timings: dict[str, float] = field(default_factory=dict)
+    incidents: list[Incident] = field(default_factory=list)   # probes that hung, crashed, tampered...
 
     @property
     def score(self) -> float:
@@ -159,7 +160,11 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
                                          f"grader error: {type(error).__name__}: {error}")
             results.append(TestResult(check.name, check.subject, round(check.points * verdict.fraction, 4),
                                       check.points, verdict.message, check.hidden, check.title))
-    return Report(results, time.perf_counter() - started, str(submission), timings)
+        incidents = [Incident(probe=probe["id"], module=probe["module"], task=probe["task"],
+                              status=evidence.results[probe["id"]]["status"])
+                     for probe in probes
+                     if evidence.results.get(probe["id"], {}).get("status") in ATTENTION_STATUSES]
+    return Report(results, time.perf_counter() - started, str(submission), timings, incidents)
 
 
 def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set, mnist, timings) -> None:

@@ -22,6 +22,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Unicode
 
+from autograder import cache
+
 from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
     requested, run_grader, summarize, tests_of
 
@@ -31,6 +33,8 @@ class IsolatedGrades(NbGraderPreprocessor):
 
     language = Unicode(NOTEBOOK_LANGUAGE, help="language of the verdicts: ja or en").tag(config=True)
     timeout = Float(GRADER_TIMEOUT, help="seconds for grading one notebook; beyond, its cells score 0").tag(config=True)
+    cache_dir = Unicode(".mnist-grade-cache", help="results kept by content (autograder.cache), relative to the "
+                                                  "course directory nbgrader runs in; empty: no cache").tag(config=True)
 
     def preprocess(self, nb, resources):
         cells = []
@@ -45,9 +49,18 @@ class IsolatedGrades(NbGraderPreprocessor):
         directory = Path(resources["metadata"]["path"])
         items = list(dict.fromkeys(item for _, request in cells for item in request.items))
         failure = results = None
+        key = cache.cache_key(directory, items, self.language) if self.cache_dir else None
         try:
-            results = run_grader(directory, items, include_hidden=True, language=self.language,
-                                 timeout=self.timeout)
+            results = cache.load(self.cache_dir, key) if key else None
+            if results is not None and "grader_failure" in results:   # it hung when graded before
+                raise GraderTimeout(results["grader_failure"])
+            if results is None:
+                results = run_grader(directory, items, include_hidden=True, language=self.language,
+                                     timeout=self.timeout)
+                if key:
+                    cache.store(self.cache_dir, key, results)
+            else:
+                self.log.info("isolated grader: results of the same files from the cache (%s)", key[:12])
         except GraderTimeout as error:  # a submission that makes grading hang scores 0 there
             failure = str(error)
             self.log.warning("isolated grader: %s (%s)", failure, directory)

@@ -104,6 +104,17 @@ Status = Literal[
 STATUSES: frozenset[str] = frozenset(get_args(Status))
 # Outcomes the sandbox writes itself, for probes whose worker ended or never ran them.
 SANDBOX_STATUSES: frozenset[str] = frozenset({"timeout", "crashed", "tampered", "unreadable"})
+# Outcomes an instructor should look at, beyond the points they cost: the submission hung, crashed
+# its worker, tampered with the grader, or handed in files or modules the grader could not use.
+ATTENTION_STATUSES: frozenset[str] = frozenset({"timeout", "crashed", "tampered", "unreadable", "import_error"})
+
+
+class Incident(TypedDict):
+    """A probe whose outcome needs attention (``ATTENTION_STATUSES``), in a grading's report."""
+    probe: str
+    module: str
+    task: str
+    status: Status
 
 
 class CompiledDescription(TypedDict, total=False):

@@ -38,7 +38,9 @@ def gradescope(report: Report, language: str) -> dict:
         "execution_time": round(report.seconds, 2),
         "output": total_line(report, language),
         # Gradescope keeps extra_data unread; the benchmark reads the grader's own timings from it.
-        "extra_data": {"timings_seconds": {key: round(value, 2) for key, value in report.timings.items()}},
+        "extra_data": {"timings_seconds": {key: round(value, 2) for key, value in report.timings.items()},
+                       # for the class-scale autograde: who needs an instructor's attention, and why
+                       "incidents": report.incidents},
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
             # "title" too: the name in the report's language (under Japanese "name" stays English, the id).

@@ -229,14 +229,20 @@ def dry_run(assignments: list[str], keep: Path | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mnist_kit.course", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="mnist-course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sync", help="copy mnist_tasks/ (the stubs) into every assignment of assignments/source/")
     commands.add_parser("check", help="exit 1 if any assignment's copy differs from mnist_tasks/")
     dry = commands.add_parser("dry-run", help="release, submit the reference, autograde, in a temporary course")
     dry.add_argument("assignments", nargs="*", default=[a.id for a in ASSIGNMENTS])
     dry.add_argument("--keep", type=Path, help="build the course here and keep it")
+    from mnist_kit import classgrade
+
+    classgrade.add_arguments(commands.add_parser(
+        "autograde", help="grade every submitted student in parallel (Dask) into nbgrader's gradebook"))
     args = parser.parse_args(argv)
+    if args.command == "autograde":
+        return classgrade.run(args)
 
     if args.command == "sync":
         for path in sync():

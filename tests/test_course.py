@@ -67,15 +67,29 @@ def test_the_student_files_survive_autograde_file_by_file():
     assert set(course.STUDENT_FILES) == {"preprocessing.py", "models.py", "training.py", "plots.py"}
 
 
-def test_autograde_scores_grade_cells_with_the_isolated_grader_and_a_long_timeout():
+def test_autograde_scores_grade_cells_with_the_isolated_grader_and_runs_no_kernel(monkeypatch):
     from nbgrader.preprocessors import Execute, SaveAutoGrades
 
     from autograder.nbgrader_plugin import IsolatedGrades
 
+    monkeypatch.delenv("MNIST_COURSE_EXECUTE", raising=False)
+    chain = list(load_config().Autograde.autograde_preprocessors)
+    assert Execute not in chain and chain.index(IsolatedGrades) < chain.index(SaveAutoGrades)
+    # On request, the notebooks run in a kernel again, IsolatedGrades right after, with a long timeout.
+    monkeypatch.setenv("MNIST_COURSE_EXECUTE", "1")
     config = load_config()
     chain = list(config.Autograde.autograde_preprocessors)
     assert chain.index(Execute) + 1 == chain.index(IsolatedGrades) < chain.index(SaveAutoGrades)
     assert config.Execute.timeout >= 300
+
+
+def test_nbgrader_finds_alembic_without_an_activated_environment(monkeypatch):
+    import sys
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    load_config()
+    assert os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    assert (Path(sys.executable).parent / "alembic").exists()
 
 
 def test_every_grader_subject_is_graded_in_exactly_one_assignment():

@@ -20,7 +20,6 @@ The four students:
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import pytest
 
@@ -104,29 +103,19 @@ def test_autograded_grade_cells_hold_the_isolated_graders_verdicts(roundtrip):
 
 
 @pytest.mark.slow
-def test_the_kernel_really_ran_the_notebooks_and_no_cell_came_near_the_timeout(roundtrip):
+def test_autograde_runs_no_student_code_in_a_kernel(roundtrip):
+    # Grade cells are scored outside the kernel, so autograde starts none (nbgrader_config.py):
+    # the autograded notebooks hold the students' code, no outputs but the grader's, no run times.
     copy, _, _ = roundtrip
-    from traitlets.config.loader import PyFileConfigLoader
-
-    timeout = PyFileConfigLoader("nbgrader_config.py", path=str(copy.root)).load_config().Execute.timeout
-    slowest = 0.0
     for assignment in ASSIGNMENTS:
-        notebook = autograded(copy, assignment, "reference")
-        text = json.dumps(notebook, ensure_ascii=False)
-        # The experiment cells ran in the kernel, with the student's package.
-        assert {"ps1": "(60000, 28, 28)", "ps3": "(60000, 784)"}[assignment] in text
-        assert assignment != "ps3" or ("Test accuracy" in text and "image/png" in text)
-        for cell in notebook["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            assert not [o for o in cell["outputs"] if o["output_type"] == "error"], cell["source"]
-            assert not [o for o in cell["outputs"] if o.get("name") == "stderr"], cell["source"]
-            timing = cell["metadata"].get("execution", {})
-            if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
-                start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
-                              for key in ("iopub.execute_input", "shell.execute_reply"))
-                slowest = max(slowest, (end - start).total_seconds())
-    assert 0 < slowest < timeout / 4, slowest
+        for student in STUDENTS:
+            notebook = autograded(copy, assignment, student)
+            for cell in notebook["cells"]:
+                if cell["cell_type"] != "code":
+                    continue
+                assert "execution" not in cell["metadata"], cell["source"]
+                graded = cell["metadata"].get("nbgrader", {}).get("grade")
+                assert bool(cell["outputs"]) == bool(graded), cell["source"]
 
 
 @pytest.mark.slow

@@ -3,15 +3,20 @@ the kit writes (nbgrader's feedback pages, reports).
 
     result = measure(page, SCRIPT)          # run SCRIPT in the loaded page, get its JSON back
     screenshot(page, png, width=1024)
+    result = measure_url(url, SCRIPT, png=png)   # a live page (a local server's), with a screenshot
 
-No browser driver: the page is copied beside itself with a script appended that, once the page has
-loaded, writes its findings as JSON into the DOM, and Chromium's ``--dump-dom`` prints that DOM.
+No browser driver. A file: the page is copied beside itself with a script appended that, once the
+page has loaded, writes its findings as JSON into the DOM, and Chromium's ``--dump-dom`` prints
+that DOM. A live URL (e.g. nbgrader's formgrader, whose pages load their data through its REST
+API): Chromium is driven over its DevTools protocol, a few commands on one websocket
+(``websocket-client``, which jupyter_server depends on), in real time, not virtual time.
 ``.ci/run`` installs ``chromium`` and ``fonts-noto-cjk`` (Japanese must render as Japanese, not as
 boxes of another width). Without them a test fails on CI and is skipped elsewhere, saying why.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
@@ -19,6 +24,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -88,3 +95,81 @@ def screenshot(page: Path, png: Path, width: int = 1024, height: int = 1400) -> 
                       page.as_uri()])
     assert png.is_file(), f"no screenshot (chromium exit {completed.returncode}): {completed.stderr[-2000:]}"
     return png
+
+
+def measure_url(url: str, script: str, width: int = 1024, height: int = 800, png: Path | None = None,
+                timeout: float = 60) -> dict:
+    """Load ``url`` at ``width`` × ``height`` CSS pixels and return what ``script`` returns.
+
+    As ``measure``, but for a page a server serves: loaded as a person loads it (its cookies kept,
+    its own scripts running in real time), ``script`` run once the page has loaded (fonts
+    included); it may wait for what the page fetches. With ``png``, a screenshot of the window as
+    the script left it (scrolled where it scrolled). ``timeout`` bounds each step.
+    """
+    import websocket  # websocket-client: a dependency of jupyter_server, so there wherever nbgrader is
+
+    with tempfile.TemporaryDirectory(prefix="mnist-chromium-", ignore_cleanup_errors=True) as profile, \
+            tempfile.TemporaryFile("w+") as log:
+        browser = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                                    "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank"],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, text=True)
+
+        def exited() -> str:
+            log.seek(0)
+            return f"chromium exited ({browser.returncode}): {log.read()[-2000:]}"
+
+        try:
+            # Chromium writes the port it chose (and the browser's websocket path) into the profile.
+            announced = Path(profile) / "DevToolsActivePort"
+            deadline = time.monotonic() + timeout
+            while not (announced.is_file() and announced.read_text().strip()):
+                assert browser.poll() is None, exited()
+                assert time.monotonic() < deadline, "chromium never opened its DevTools port"
+                time.sleep(0.1)
+            port = int(announced.read_text().split()[0])
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout) as response:
+                target = next(t for t in json.load(response) if t["type"] == "page")
+            return _drive(websocket.create_connection(target["webSocketDebuggerUrl"], timeout=timeout,
+                                                      suppress_origin=True), url, script, (width, height), png, timeout)
+        finally:
+            browser.terminate()
+            try:
+                browser.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                browser.wait()
+
+
+def _drive(connection, url: str, script: str, size: tuple[int, int], png: Path | None, timeout: float) -> dict:
+    """Navigate one DevTools page session to ``url``, run ``script``, take the screenshot."""
+    counter = iter(range(1, 1_000_000))
+    events: list[str] = []
+
+    def call(method: str, **params):
+        number = next(counter)
+        connection.send(json.dumps({"id": number, "method": method, "params": params}))
+        while True:
+            message = json.loads(connection.recv())
+            if message.get("id") == number:
+                assert "error" not in message, f"{method}: {message['error']}"
+                return message["result"]
+            events.append(message.get("method", ""))
+
+    try:
+        call("Page.enable")
+        # The viewport itself is width × height (a headless window's size includes its frame).
+        call("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1], deviceScaleFactor=1, mobile=False)
+        navigated = call("Page.navigate", url=url)
+        assert not navigated.get("errorText"), f"{url}: {navigated['errorText']}"
+        deadline = time.monotonic() + timeout
+        while "Page.loadEventFired" not in events:
+            assert time.monotonic() < deadline, f"{url} never finished loading"
+            events.append(json.loads(connection.recv()).get("method", ""))
+        evaluated = call("Runtime.evaluate", expression=f"(async () => {{ await document.fonts.ready; {script} }})()",
+                         awaitPromise=True, returnByValue=True)
+        assert "exceptionDetails" not in evaluated, f"the script failed: {evaluated['exceptionDetails']}"
+        if png is not None:
+            Path(png).write_bytes(base64.b64decode(call("Page.captureScreenshot", format="png")["data"]))
+        return evaluated["result"].get("value")
+    finally:
+        connection.close()

@@ -97,13 +97,14 @@ def check_lines(verdict: Verdict) -> list[str]:
     points = f"{mark} {verdict.score:g}/{verdict.max_score:g}  "
     message = (verdict.message or "").strip()
     indent = " " * REASON_INDENT
-    if verdict.passed:
-        line = points + verdict.name + (f" — {message}" if message and message != "OK" else "")
-        if width(line) <= LINE or not message or message == "OK":
-            return [line]
-        return [points + verdict.name] + wrap(message, indent)   # an accuracy beside its handout figure
-    lines = wrap(verdict.name, " " * len(points), LINE - len(points))
+    lines = wrap(verdict.name, " " * len(points), LINE - len(points))   # a long name wraps under itself
     lines[0] = points + lines[0].lstrip()
+    if verdict.passed:
+        if not message or message == "OK":
+            return lines
+        if len(lines) == 1 and width(lines[0] + f" — {message}") <= LINE:
+            return [lines[0] + f" — {message}"]
+        return lines + wrap(message, indent)   # e.g. an accuracy beside its handout figure
     if verdict.english and verdict.english != verdict.name:
         lines += wrap(f"({verdict.english})", indent)
     for paragraph in message.splitlines():

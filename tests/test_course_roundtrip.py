@@ -147,13 +147,13 @@ def test_student_files_survived_autograde_and_the_rest_was_restored(roundtrip):
                 (REPO / "mnist_tasks" / provided).read_text(encoding="utf-8")
 
 
-# For every output box of a grade cell that holds a failed check: each text line's right edge
+# For every output box of a grade cell (✓/✗ lines): each text line's right edge
 # against the right edge of what the box shows (the nearest ancestor that scrolls sideways).
 MEASURE_OUTPUT_BOXES = r"""
 const scrolls = (element) => ["auto", "scroll", "hidden"].includes(getComputedStyle(element).overflowX);
 const boxes = [];
 for (const pre of document.querySelectorAll("pre")) {
-  if (!pre.textContent.includes("✗")) continue;
+  if (!pre.textContent.includes("✗") && !pre.textContent.includes("✓")) continue;
   let clip = pre;
   while (clip.parentElement && !scrolls(clip)) clip = clip.parentElement;
   const visibleRight = clip.getBoundingClientRect().left + clip.clientWidth;

@@ -151,3 +151,9 @@ def test_a_long_name_wraps_under_itself_after_the_points():
     lines = check_lines(Verdict(name, 0.0, 1.0, "wrong"))
     assert lines[0].startswith("✗ 0/1  early_stopping:") and lines[1].startswith(" " * len("✗ 0/1  ") + "restore")
     assert all(width(line) <= LINE for line in lines)
+
+
+def test_a_passed_check_with_a_long_name_wraps_it_too():
+    name = "variant F16: build_mlp(hidden_units=(16,), activation='relu', output_activation=None, input_shape=(784,)) の層"
+    lines = check_lines(Verdict(name, 1.0, 1.0, "OK"))
+    assert len(lines) == 2 and lines[0].startswith("✓ 1/1  variant F16:") and all(width(line) <= LINE for line in lines)

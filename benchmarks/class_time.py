@@ -1,0 +1,116 @@
+"""How long grading a class takes: ``mnist-course autograde`` with 1 and 2 Dask workers, against the
+sequential ``nbgrader autograde``, on a generated class; and one student's whole course against
+``mnist-grade`` on the same machine in the same run.
+
+    MNIST_NPZ=../shared/data/mnist.npz .venv/bin/python benchmarks/class_time.py [--students 12] [--assignment ps2]
+
+The class: the reference, the stubs, the reference with one or two of the mistakes students make
+(mutants) and broken submissions (a syntax error, a module that exits at import, a function that
+crashes its process), in turn, ``--students`` of them. Every configuration grades a fresh copy of
+the course (no results cache). Prints a table; README's projection for a class of 200 on a 16-core
+server comes from its students-per-hour-per-core figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from mnist_kit import classgrade, course  # noqa: E402
+
+# (module file, right text, wrong text): mistakes students make, each a few points.
+MUTANTS = [
+    [("preprocessing.py", "dtype=np.float32)", "dtype=np.float64)")],
+    [("training.py", "patience=patience,", "patience=patience + 1,")],
+    [("models.py", 'padding="same"', 'padding="valid"')],
+    [("preprocessing.py", "dtype=np.float32)", "dtype=np.float64)"), ("training.py", "patience=patience,", "patience=0,")],
+]
+BROKEN = {
+    "syntax error": ("models.py", "def build_mlp(", "def build_mlp(:"),
+    "exits at import": ("training.py", "from __future__ import annotations", "import sys\nsys.exit(1)"),
+    "crashes its process": ("plots.py", "def plot_history(history):", "def plot_history(history):\n    import os\n    os._exit(3)"),
+}
+
+
+def package(kind: int, workspace: Path) -> Path | None:
+    """The ``kind``-th student's package: reference, stubs (None), mutants, broken, in turn."""
+    choices = ["reference", "stubs", *[f"mutant{i}" for i in range(len(MUTANTS))], *BROKEN]
+    choice = choices[kind % len(choices)]
+    if choice == "stubs":
+        return None
+    target = workspace / f"package{kind}"
+    shutil.copytree(course.REFERENCE, target)
+    edits = [] if choice == "reference" else MUTANTS[int(choice[6:])] if choice.startswith("mutant") else [BROKEN[choice]]
+    for name, right, wrong in edits:
+        path = target / name
+        text = path.read_text(encoding="utf-8")
+        if right in text:
+            path.write_text(text.replace(right, wrong, 1), encoding="utf-8")
+    return target
+
+
+def build(root: Path, assignment: str, students: int, workspace: Path) -> course.CourseCopy:
+    copy = course.CourseCopy(root)
+    copy.release(assignment)
+    for index in range(students):
+        copy.submit(f"student{index:02d}", assignment, package=package(index, workspace))
+    return copy
+
+
+def timed(step) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=12)
+    parser.add_argument("--assignment", default="ps2")
+    parser.add_argument("--skip-sequential", action="store_true", help="leave out plain nbgrader autograde")
+    args = parser.parse_args(argv)
+    cores = os.cpu_count() or 1
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mnist-class-bench-") as temporary:
+        workspace = Path(temporary)
+        # One student's whole course against mnist-grade, in the same run.
+        grade_seconds = timed(lambda: subprocess.run([sys.executable, "-m", "autograder.cli", str(course.REPO / "solutions"),
+                                                      "--json", str(workspace / "r.json")], capture_output=True, check=True))
+        one = build(workspace / "one", course.ASSIGNMENTS[0].id, 0, workspace)
+        for assignment in course.ASSIGNMENTS[1:]:
+            one.release(assignment.id)
+        for assignment in course.ASSIGNMENTS:
+            one.submit("reference", assignment.id, package=course.REFERENCE)
+        course_seconds = timed(lambda: classgrade.autograde(one.root, [a.id for a in course.ASSIGNMENTS], workers=1,
+                                                             progress=False, log=lambda *a: None))
+        print(f"one student's whole course (ps1-ps4): {course_seconds:.1f} s; mnist-grade solutions: {grade_seconds:.1f} s; "
+              f"ratio {course_seconds / grade_seconds:.2f}", flush=True)
+
+        for label, workers in (("mnist-course autograde, 1 worker", 1), ("mnist-course autograde, 2 workers", 2)):
+            copy = build(workspace / f"w{workers}", args.assignment, args.students, workspace)
+            seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=workers, progress=False,
+                                                          log=lambda *a: None))
+            rows.append((label, seconds, min(cores, 2 * workers)))
+            print(f"{label}: {seconds:.0f} s", flush=True)
+        if not args.skip_sequential:
+            copy = build(workspace / "sequential", args.assignment, args.students, workspace)
+            seconds = timed(lambda: copy.autograde(args.assignment))
+            rows.append(("nbgrader autograde (sequential)", seconds, min(cores, 2)))
+    print(f"\n{args.students} students, {args.assignment}, {cores} cores")
+    print(f"{'how':36} {'wall':>8} {'s/student':>10} {'students/hour/core':>19}")
+    for label, seconds, used in rows:
+        print(f"{label:36} {seconds:7.0f}s {seconds / args.students:9.1f}s {args.students / (seconds / 3600) / used:19.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

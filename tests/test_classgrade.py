@@ -75,10 +75,13 @@ def test_parallel_autograde_records_what_sequential_nbgrader_autograde_records(t
     assert exported == {"ref": 10.0, "stub": 0.0, "wrong": scores["wrong"]}
 
 
-def test_an_interrupted_run_skips_what_it_recorded_and_regrades_what_changed(tmp_path, wrong):
+def test_an_interrupted_run_skips_what_it_recorded_and_regrades_what_changed(tmp_path, wrong, capsys):
     copy = build(tmp_path / "course", {"ref": course.REFERENCE, "wrong": wrong})
-    first = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)
+    first = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=True)
     assert {o.status for o in first} == {"graded"}
+    shown = capsys.readouterr()   # the progress bar (stderr) and a line per student
+    assert "2/2" in shown.err and "attention=" in shown.err, shown.err[-500:]
+    assert "ps1 ref: 10/10" in shown.out + shown.err
     before = gradebook_rows(copy.root)
     again = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)
     assert {o.status for o in again} == {"skipped"} and gradebook_rows(copy.root) == before

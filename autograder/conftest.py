@@ -2,10 +2,17 @@
 
     pytest autograder/                          # grade ./mnist_tasks (the package beside autograder/)
     pytest autograder/ --submission solutions   # the instructor's self-check: full marks
-    pytest autograder/ -k one_hot               # only some checks (only those probes run)
+    pytest autograder/ -k one_hot               # exactly the checks of one task
+
+In the kit's checkout this is the package's own conftest. In an assignment folder (as nbgrader
+releases it, or a copy of it on Colab) there is an ``autograder/`` folder with one test file, and
+the folder's ``pytest.ini`` loads this module as a plugin with ``--notebook``: then only the tasks
+of that notebook's grade cells are graded, and the points are the notebook's.
 
 The submission is graded once per session, in the sandbox; each check becomes one test whose
-failure message is the grader's message. Hidden checks run only with ``--hidden``.
+failure shows the grader's verdict (``autograder.render``), not pytest's introspection. Test ids
+are ``<task>:<n>`` (``one_hot:3``, ``variant_D:2``): ``-k one_hot`` selects exactly one_hot's
+checks. Hidden checks run only with ``--hidden``. The last line of the run gives the points.
 """
 
 from __future__ import annotations
@@ -24,16 +31,53 @@ def pytest_addoption(parser):
     group = parser.getgroup("mnist-grade", "mnist-tasks autograder")
     group.addoption("--submission", default=str(HERE.parent),
                     help="directory containing the mnist_tasks/ to grade (default: the one beside autograder/)")
+    group.addoption("--notebook", default=None,
+                    help="grade only the tasks of this notebook's grade cells, with its points (assignment folders)")
     group.addoption("--hidden", action="store_true", help="also run the hidden checks (instructors)")
     group.addoption("--lang", choices=("ja", "en"), default=None, help="language of the messages")
 
 
-def pytest_generate_tests(metafunc):
-    if "check_name" in metafunc.fixturenames:
-        from autograder.grade import select
+def grade_cells(config) -> list[tuple[tuple[str, ...], float]]:
+    """The notebook's grade cells as (tasks, points); empty without ``--notebook``."""
+    notebook = config.getoption("--notebook")
+    if not notebook:
+        return []
+    import json
 
-        names = [check.name for check in select(include_hidden=metafunc.config.getoption("--hidden"))]
-        metafunc.parametrize("check_name", names, ids=names)
+    from autograder.notebook import requested
+
+    path = Path(config.rootpath) / notebook
+    cells = []
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = "".join(cell.get("source", []))
+        request = requested(source) if cell.get("cell_type") == "code" and meta.get("grade") else None
+        if request is not None:
+            cells.append((request.items, float(meta.get("points", request.points or 0))))
+    return cells
+
+
+def _test_id(check, index: int) -> str:
+    return f"{check.subject.replace(' ', '_')}:{index}"
+
+
+def pytest_generate_tests(metafunc):
+    if "check_name" not in metafunc.fixturenames:
+        return
+    from autograder.grade import select
+    from autograder.protocol import subject_of_item
+
+    checks = select(include_hidden=metafunc.config.getoption("--hidden"))
+    cells = grade_cells(metafunc.config)
+    if cells:
+        subjects = {subject_of_item(item) for items, _ in cells for item in items}
+        checks = [check for check in checks if check.subject in subjects]
+    counts: dict[str, int] = {}
+    ids = []
+    for check in checks:
+        counts[check.subject] = counts.get(check.subject, 0) + 1
+        ids.append(_test_id(check, counts[check.subject]))
+    metafunc.parametrize("check_name", [check.name for check in checks], ids=ids)
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m have deselected items
@@ -61,21 +105,48 @@ def language(request):
     return current_language(request.config.getoption("--lang"))
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
+def points(config, report) -> tuple[float, float]:
+    """(earned, possible) of the selected checks: per grade cell as the notebook counts them, or
+    the grader's own points without ``--notebook``."""
+    from autograder.protocol import subject_of_item
+
+    selected = [r for r in report.results if r.name in config._mnist_selected]
+    cells = grade_cells(config)
+    if not cells:
+        return sum(r.score for r in selected), sum(r.max_score for r in selected)
+    earned = possible = 0.0
+    for items, cell_points in cells:
+        subjects = {subject_of_item(item) for item in items}
+        mine = [r for r in selected if r.subject in subjects]
+        if mine:
+            total = sum(r.max_score for r in mine)
+            earned += min(cell_points, round(cell_points * sum(r.score for r in mine) / total, 2)) if total else 0.0
+            possible += cell_points
+    return round(earned, 2), possible
+
+
+def pytest_unconfigure(config):
+    # Here, not in pytest_terminal_summary: after pytest's own "N passed" line, so that the points
+    # are the run's last line, the one a student reads.
     report = getattr(config, "_mnist_report", None)
-    if report is None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if report is None or reporter is None:
         return
     from autograder.grade import select
 
+    from autograder.protocol import subject_of_item
+
     language = current_language(config.getoption("--lang"))
-    hidden = 0 if config.getoption("--hidden") else len([c for c in select() if c.hidden])
+    cells = grade_cells(config)
+    subjects = {subject_of_item(item) for items, _ in cells for item in items}
+    hidden = 0 if config.getoption("--hidden") else \
+        len([c for c in select() if c.hidden and (not cells or c.subject in subjects)])
     selected = [r for r in report.results if r.name in config._mnist_selected]
-    score = sum(r.score for r in selected)
-    total = sum(r.max_score for r in selected)
+    score, total = points(config, report)
     all_passed = all(r.score == r.max_score for r in selected)
     line = render.say("pytest_score", language, score=score, total=total)
     if all_passed:
         line += render.say("pytest_public_passed" if hidden else "pytest_all_passed", language)
     if hidden:
         line += render.say("pytest_hidden", language, hidden=hidden)
-    terminalreporter.write_sep("=", line, green=all_passed, red=not all_passed)
+    reporter.write_sep("=", line, green=all_passed, red=not all_passed)

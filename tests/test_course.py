@@ -170,7 +170,8 @@ def release_problems(release: Path) -> list[str]:
     for assignment in course.ASSIGNMENTS:
         folder = release / assignment.id
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-        expected = sorted([f"{assignment.notebook}.ipynb", "pytest.ini", *(f"mnist_tasks/{name}" for name in stubs)])
+        expected = sorted([f"{assignment.notebook}.ipynb", "pytest.ini", "autograder/test_self_check.py",
+                           *(f"mnist_tasks/{name}" for name in stubs)])
         if files != expected:
             problems.append(f"{assignment.id}: files {sorted(set(files) ^ set(expected))} differ from the expected set")
         for relative in files:
@@ -302,19 +303,41 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
 
 
 @pytest.mark.command
-def test_self_check_with_pytest_autograder_in_an_assignment_folder(tmp_path):
-    folder = tmp_path / "ps1"
-    shutil.copytree(course.COURSE / "source" / "ps1", folder, ignore=shutil.ignore_patterns("*.ipynb"))
+def self_check(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """`pytest autograder/` in ``folder``, word for word as a student types it."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([str(Path(sys.executable).parent / "pytest"), "autograder/", *arguments], cwd=folder,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_path):
+    copy = course.CourseCopy(tmp_path / "course")
+    folder = copy.release("ps1")                                  # as nbgrader generate_assignment makes it
     for name in course.STUDENT_FILES:
         shutil.copy(course.REFERENCE / name, folder / "mnist_tasks" / name)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    completed = subprocess.run([sys.executable, "-m", "pytest", "autograder", "-k", "one_hot and not variant",
-                                "--lang", "en"], cwd=folder, capture_output=True, text=True, env=env, timeout=600)
+    completed = self_check(folder, "--lang", "en")
     assert completed.returncode == 0, completed.stdout[-3000:]
-    assert "public checks passed" in completed.stdout
-    # …and it checks this folder's package: the stubs fail.
+    last = completed.stdout.strip().splitlines()[-1]
+    # This assignment's tasks only, with the notebook's points (ps1's grade cells: 10).
+    assert "score: 10 / 10 points" in last and "public checks passed" in last, last
+    # -k NAME: exactly that task's checks; a failure shows the grader's verdict, not introspection.
     shutil.copy(course.STUBS / "preprocessing.py", folder / "mnist_tasks" / "preprocessing.py")
-    completed = subprocess.run([sys.executable, "-m", "pytest", "autograder", "-k", "one_hot and not variant"],
-                               cwd=folder, capture_output=True, text=True, env=env, timeout=600)
-    assert completed.returncode == 1 and "NotImplementedError" in completed.stdout
+    completed = self_check(folder, "-k", "one_hot", "-v", "--lang", "en")
+    ids = [line.split("[")[1].split("]")[0] for line in completed.stdout.splitlines() if "::test_check[" in line
+           and ("PASSED" in line or "FAILED" in line)]
+    assert ids and all(test_id.startswith("one_hot:") for test_id in ids), ids
+    assert completed.returncode == 1 and "✗ 0/1  one_hot:" in completed.stdout
+    assert "not implemented yet" in completed.stdout and "assert " not in completed.stdout
+    assert completed.stdout.strip().splitlines()[-1].count("score: 0 / 3 points"), completed.stdout[-500:]
 
+
+@pytest.mark.parametrize("assignment", [a.id for a in course.ASSIGNMENTS[1:]])
+def test_self_check_collects_each_released_assignments_own_tasks(tmp_path, assignment):
+    copy = course.CourseCopy(tmp_path / "course")
+    folder = copy.release(assignment)
+    completed = self_check(folder, "--collect-only", "-q")
+    assert completed.returncode == 0, completed.stdout[-2000:]
+    tasks = {line.split("[")[1].split(":")[0].replace("_", " ") if line.split("[")[1].startswith("variant_")
+             else line.split("[")[1].split(":")[0] for line in completed.stdout.splitlines() if "::test_check[" in line}
+    expected = {subject_of_item(item) for item in course.BY_ID[assignment].subjects}
+    assert tasks == expected

@@ -2,14 +2,18 @@
 the kit writes (nbgrader's feedback pages, reports).
 
     result = measure(page, SCRIPT)          # run SCRIPT in the loaded page, get its JSON back
+    result, errors = measure(page, SCRIPT, capture_errors=True)   # and what went wrong in the page
     screenshot(page, png, width=1024)
     result = measure_url(url, SCRIPT, png=png)   # a live page (a local server's), with a screenshot
 
 No browser driver. A file: the page is copied beside itself with a script appended that, once the
 page has loaded, writes its findings as JSON into the DOM, and Chromium's ``--dump-dom`` prints
-that DOM. A live URL (e.g. nbgrader's formgrader, whose pages load their data through its REST
-API): Chromium is driven over its DevTools protocol, a few commands on one websocket
-(``websocket-client``, which jupyter_server depends on), in real time, not virtual time.
+that DOM; with ``capture_errors`` a script first in ``<head>`` also records, before anything else
+runs, what a person would see in the console as errors: uncaught exceptions, ``console.error``,
+unhandled promise rejections and resources (images, scripts) that failed to load. A live URL (e.g.
+nbgrader's formgrader, whose pages load their data through its REST API): Chromium is driven over
+its DevTools protocol, a few commands on one websocket (``websocket-client``, which jupyter_server
+depends on), in real time, not virtual time.
 ``.ci/run`` installs ``chromium`` and ``fonts-noto-cjk`` (Japanese must render as Japanese, not as
 boxes of another width). Without them a test fails on CI and is skipped elsewhere, saying why.
 """
@@ -57,11 +61,36 @@ def _run(arguments: list[str], timeout: float = 120) -> subprocess.CompletedProc
                               capture_output=True, text=True, timeout=timeout)
 
 
-def measure(page: Path, script: str, width: int = 1024, height: int = 800) -> dict:
+# Put first in <head>, so that it listens before any of the page's own scripts or images: each error
+# as one line of text in window.__errors. Listening in the capture phase also catches an <img> or
+# <script> that failed to load, whose error event does not bubble up to window.onerror.
+CAPTURE_ERRORS = """
+<script>
+window.__errors = [];
+window.addEventListener("error", (event) => {
+  const target = event.target;
+  window.__errors.push(event instanceof ErrorEvent
+    ? `${event.message} (${event.filename}:${event.lineno})`
+    : `failed to load <${target.tagName.toLowerCase()}> ${(target.src || target.href || "").slice(0, 200)}`);
+}, true);
+window.addEventListener("unhandledrejection", (event) => {
+  window.__errors.push(`unhandled rejection: ${event.reason}`);
+});
+const __consoleError = console.error;
+console.error = (...parts) => {
+  window.__errors.push(`console.error: ${parts.map(String).join(" ")}`);
+  __consoleError.apply(console, parts);
+};
+</script>
+"""
+
+
+def measure(page: Path, script: str, width: int = 1024, height: int = 800, capture_errors: bool = False):
     """Load ``page`` at ``width`` × ``height`` CSS pixels and return what ``script`` returns.
 
     ``script`` is the body of a function run after the page (fonts included) has loaded; it
-    returns a JSON-serialisable value.
+    returns a JSON-serialisable value. With ``capture_errors``, return ``(result, errors)``:
+    ``errors`` lists, as text, every error the page raised or logged until the script had run.
     """
     probe = f"""
 <script>
@@ -70,13 +99,16 @@ window.addEventListener("load", async () => {{
   const result = await (async () => {{ {script} }})();
   const out = document.createElement("pre");
   out.id = "{RESULT_ID}";
-  out.textContent = JSON.stringify(result);
+  out.textContent = JSON.stringify({{result, errors: window.__errors || []}});
   document.body.appendChild(out);
 }});
 </script>
 """
     copy = page.with_name(f".{page.stem}.measured.html")
     text = page.read_text(encoding="utf-8")
+    if capture_errors:
+        head = re.search(r"<head[^>]*>", text, re.I)
+        text = (text[:head.end()] + CAPTURE_ERRORS + text[head.end():]) if head else CAPTURE_ERRORS + text
     copy.write_text(text.replace("</body>", probe + "</body>") if "</body>" in text else text + probe,
                     encoding="utf-8")
     try:
@@ -86,7 +118,8 @@ window.addEventListener("load", async () => {{
         copy.unlink(missing_ok=True)
     found = re.search(rf'<pre id="{RESULT_ID}">(.*?)</pre>', completed.stdout, re.S)
     assert found, f"the page never reported (chromium exit {completed.returncode}): {completed.stderr[-2000:]}"
-    return json.loads(html.unescape(found.group(1)))
+    reported = json.loads(html.unescape(found.group(1)))
+    return (reported["result"], reported["errors"]) if capture_errors else reported["result"]
 
 
 def screenshot(page: Path, png: Path, width: int = 1024, height: int = 1400) -> Path:

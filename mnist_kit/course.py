@@ -3,6 +3,7 @@
     python -m mnist_kit.course sync        # refresh assignments/source/*/mnist_tasks/ from mnist_tasks/
     python -m mnist_kit.course check       # exit 1 if those copies are stale (tests/test_course.py too)
     python -m mnist_kit.course dry-run     # a temporary course: release, submit the reference, autograde
+    mnist-course report [--course DIR]     # the class report of a graded course (mnist_kit/report.py)
 
 Why copies: nbgrader collects, restores and returns only what lies inside an assignment's folder,
 and a student's work is the ``mnist_tasks`` package, so every ``assignments/source/psN/`` holds the
@@ -250,13 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     dry = commands.add_parser("dry-run", help="release, submit the reference, autograde, in a temporary course")
     dry.add_argument("assignments", nargs="*", default=[a.id for a in ASSIGNMENTS])
     dry.add_argument("--keep", type=Path, help="build the course here and keep it")
-    from mnist_kit import classgrade
+    from mnist_kit import classgrade, report
 
     classgrade.add_arguments(commands.add_parser(
         "autograde", help="grade every submitted student in parallel (Dask) into nbgrader's gradebook"))
+    report.add_arguments(commands.add_parser(
+        "report", help="the class report: one HTML page and a CSV from the gradebook and the grader's results"))
     args = parser.parse_args(argv)
     if args.command == "autograde":
         return classgrade.run(args)
+    if args.command == "report":
+        return report.command(args)
 
     if args.command == "sync":
         for path in sync():

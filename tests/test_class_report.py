@@ -1,0 +1,358 @@
+"""The class report (mnist_kit/report.py, ``mnist-course report``).
+
+- A small course made by hand (a gradebook through nbgrader's API, autograded notebooks holding
+  CELL_RESULTS_MIME data): what is gathered from it, every kind of student who needs attention,
+  the CSV, the page; and the command's messages for bad input. No TensorFlow, about a second.
+- The course round trip (tests/roundtrip.py), copied, with a student added who never handed in:
+  the report of what nbgrader and the grader really did, and the page in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import os
+import re
+import shutil
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from autograder.notebook import CELL_RESULTS_MIME
+from mnist_kit import course, report
+from tests.roundtrip import ASSIGNMENTS, STUDENTS
+
+# nbgrader's own add_submission trips these SQLAlchemy warnings; they are not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+# --- a course made by hand -------------------------------------------------------------------------
+
+NOTEBOOK = "ps3_two_layer"
+CELLS = {"ps3_early_stopping": (["early_stopping"], 2.0), "ps3_plot_predictions": (["plot_predictions"], 1.0)}
+CONFIGURED = "early_stopping: early_stopping() is configured as asked"
+STOPS = "early_stopping: really stops training and restores the best weights"
+TITLED = "plot_predictions: titled with the prediction, mistakes 'pred(true)' on red"
+SUBJECTS = {CONFIGURED: "early_stopping", STOPS: "early_stopping", TITLED: "plot_predictions"}
+TIMEOUT = "grading early_stopping,plot_predictions took longer than 1800 s"
+
+
+def check(name: str, message: str | None = None) -> dict:
+    return {"name": name, "title": f"{name} (ja)", "subject": SUBJECTS[name], "score": 0.0 if message else 1.0,
+            "max_score": 1.0, "output": message or "OK", "visibility": "visible"}
+
+
+def grade_cell(grade_id: str, tests: list[dict], seconds: float | None, started: datetime,
+               failure: str | None = None):
+    items, points = CELLS[grade_id]
+    earned = 0.0 if failure else round(points * sum(t["score"] for t in tests) / len(tests), 2)
+    cell = new_code_cell(f"grade_cell({items[0]!r}, points={points:g})", metadata={
+        "nbgrader": {"grade": True, "solution": False, "grade_id": grade_id, "points": points},
+        "execution": {"iopub.execute_input": started.isoformat().replace("+00:00", "Z"),
+                      "shell.execute_reply": (started + timedelta(seconds=1.5)).isoformat().replace("+00:00", "Z")}})
+    cell.outputs = [new_output("stream", name="stdout", text="(the verdicts a person reads)\n"),
+                    new_output("execute_result", execution_count=1, data={
+                        "text/plain": repr(earned),
+                        CELL_RESULTS_MIME: {"items": items, "points": points, "earned": earned, "failure": failure,
+                                            "seconds": seconds, "tests": tests}})]
+    return cell, earned
+
+
+# student → (tests of ps3_early_stopping, tests of ps3_plot_predictions); None: no autograded notebook
+GRADED = {
+    "alice": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),
+    "bob": ([check(CONFIGURED, "設定が違います: patience=1 (≠ 0)"), check(STOPS)],
+            [check(TITLED, "16 番目: 誤りなのに赤背景がありません。")]),
+    "carol": ([check(CONFIGURED, "設定が違います: patience=4 (≠ 3)"), check(STOPS)], [check(TITLED)]),
+    "dave": ([], []),            # the grader timed out
+    "hank": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),   # a grade left to a person
+}
+STUDENTS_BY_HAND = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank")
+
+
+@pytest.fixture(scope="module")
+def empty_gradebook(tmp_path_factory) -> Path:
+    """A new gradebook file, made once: creating one runs ``alembic`` (from PATH), which is slow."""
+    from nbgrader.api import Gradebook
+
+    path = tmp_path_factory.mktemp("template") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        Gradebook(f"sqlite:///{path}").close()
+    return path
+
+
+def make_course(root: Path, empty_gradebook: Path) -> Path:
+    """A course of one assignment (ps3) and eight students, as nbgrader leaves it after autograde."""
+    from nbgrader.api import Gradebook
+
+    root.mkdir(parents=True)
+    shutil.copy(empty_gradebook, root / "gradebook.db")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        gradebook.add_assignment("ps3")
+        gradebook.add_notebook(NOTEBOOK, "ps3")
+        for grade_id, (_, points) in CELLS.items():
+            gradebook.add_grade_cell(grade_id, NOTEBOOK, "ps3", max_score=points, cell_type="code")
+        for student in STUDENTS_BY_HAND:
+            gradebook.add_student(student)
+        for student in (*GRADED, "erin"):       # erin: autograde failed; frank: collected, not autograded
+            gradebook.add_submission("ps3", student)
+            folder = root / "submitted" / student / "ps3"
+            folder.mkdir(parents=True)
+            nbformat.write(new_notebook(), folder / f"{NOTEBOOK}.ipynb")
+        (root / "submitted" / "frank" / "ps3").mkdir(parents=True)
+        started = datetime(2025, 1, 1, tzinfo=timezone.utc)
+        for student, (early, predictions) in GRADED.items():
+            failure = TIMEOUT if student == "dave" else None
+            notebook = new_notebook()
+            for index, (grade_id, tests) in enumerate((("ps3_early_stopping", early), ("ps3_plot_predictions", predictions))):
+                cell, earned = grade_cell(grade_id, tests, None if failure else 6.25, started + timedelta(seconds=2 * index),
+                                          failure)
+                notebook.cells.append(cell)
+                grade = gradebook.find_grade(grade_id, NOTEBOOK, "ps3", student)
+                grade.auto_score, grade.needs_manual_grade = earned, student == "hank"
+            gradebook.db.commit()
+            folder = root / "autograded" / student / "ps3"
+            folder.mkdir(parents=True)
+            nbformat.write(notebook, folder / f"{NOTEBOOK}.ipynb")
+    return root
+
+
+@pytest.fixture
+def by_hand(tmp_path, empty_gradebook) -> report.ClassReport:
+    return report.gather(report.course_directory(make_course(tmp_path / "course", empty_gradebook)))
+
+
+def test_each_student_of_a_course_made_by_hand(by_hand):
+    (ps3,) = by_hand.assignments
+    assert ps3.id == "ps3" and ps3.max_score == 3 and ps3.title == course.BY_ID["ps3"].title
+    rows = {s.student: s for s in ps3.students}
+    assert list(rows) == list(STUDENTS_BY_HAND)
+    assert {name: s.status for name, s in rows.items()} == {
+        "alice": "graded", "bob": "graded", "carol": "graded", "dave": "timed_out", "erin": "crashed",
+        "frank": "not_autograded", "gina": "not_submitted", "hank": "ungraded"}
+    assert {name: s.score for name, s in rows.items()} == {
+        "alice": 3.0, "bob": 1.0, "carol": 2.0, "dave": 0.0, "erin": 0.0, "frank": None, "gina": None, "hank": 3.0}
+    assert ps3.scores == [3.0, 1.0, 2.0, 0.0, 3.0]     # autograded to the end: not erin, frank, gina
+    assert [f.name for f in rows["bob"].failed] == [CONFIGURED, TITLED] and rows["alice"].failed == ()
+    # The grader's time once per notebook (every cell carries it), the kernel's from the first
+    # cell's start to the last cell's reply.
+    assert rows["alice"].grader_seconds == 6.25 and rows["alice"].kernel_seconds == 3.5
+    assert rows["dave"].grader_seconds is None and rows["gina"].kernel_seconds is None
+    # Why each needs attention, in both languages.
+    assert TIMEOUT in rows["dave"].problems[0].text.ja and TIMEOUT in rows["dave"].problems[0].text.en
+    assert "ps3_two_layer" in rows["erin"].problems[0].text.en and "カーネル" in rows["erin"].problems[0].text.ja
+    assert "ps3_early_stopping, ps3_plot_predictions" in rows["hank"].problems[0].text.en
+    assert [s.student for s in ps3.attention] == ["dave", "erin", "frank", "gina", "hank"]
+
+
+def test_failure_rates_and_common_mistakes_of_a_course_made_by_hand(by_hand):
+    (ps3,) = by_hand.assignments
+    checks = {c.name: c for c in ps3.checks}
+    assert list(checks) == [CONFIGURED, STOPS, TITLED]      # the grader's order
+    # Graded on a check: the students with its result (dave timed out: no results at all).
+    assert checks[CONFIGURED].graded == ("alice", "bob", "carol", "hank")
+    assert checks[CONFIGURED].failed == ("bob", "carol") and checks[CONFIGURED].rate == 0.5
+    assert checks[STOPS].failed == () and checks[TITLED].failed == ("bob",) and checks[TITLED].rate == 0.25
+    # patience=1 (≠ 0) and patience=4 (≠ 3): one mistake, two students.
+    assert [(m.subject, m.students, m.checks) for m in ps3.mistakes] == [
+        ("early_stopping", ("bob", "carol"), (CONFIGURED,)), ("plot_predictions", ("bob",), (TITLED,))]
+    assert ps3.mistakes[0].message in ("設定が違います: patience=1 (≠ 0)", "設定が違います: patience=4 (≠ 3)")
+    # Names with digits are names, not numbers to mask.
+    assert report.mistake_key("dtype が float64 です (期待: float32)") == "dtype が float64 です (期待: float32)"
+    assert report.mistake_key("値が 10976 個中 10520 個違います: np.uint8(72)") == "値が # 個中 # 個違います: np.uint8(#)"
+
+
+def test_the_csv_and_the_page_of_a_course_made_by_hand(by_hand, tmp_path):
+    page, table = report.write(by_hand, tmp_path / "out", "ja")
+    with table.open(encoding="utf-8-sig", newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert tuple(reader.fieldnames) == report.CSV_FIELDS
+        rows = {row["student"]: row for row in reader}
+    assert table.read_bytes().startswith(b"\xef\xbb\xbf")       # the BOM Excel needs for Japanese
+    assert rows["alice"] == {"assignment": "ps3", "student": "alice", "status": "graded", "score": "3", "max_score": "3",
+                             "checks": "3", "checks_failed": "0", "grader_seconds": "6.25", "kernel_seconds": "3.50",
+                             "failed_checks": "", "detail": ""}
+    assert rows["bob"]["failed_checks"].split("\n") == [CONFIGURED, TITLED] and rows["bob"]["score"] == "1"
+    assert rows["gina"]["status"] == "not_submitted" and rows["gina"]["score"] == "" and \
+        rows["gina"]["detail"] == "提出がありません / no submission"
+    assert TIMEOUT in rows["dave"]["detail"] and rows["frank"]["status"] == "not_autograded"
+
+    text = page.read_text(encoding="utf-8")
+    attention = text[text.index("要注意の学生"):text.index("チェックごとの失敗率")]
+    for student in ("dave", "erin", "frank", "gina", "hank"):
+        assert f"<td>{student}</td>" in attention
+    assert "alice" not in attention and "未提出 / not submitted" in attention
+    assert "設定が違います: patience=" in text and "16 番目: 誤りなのに赤背景がありません。" in text
+    assert f"{CONFIGURED} (ja)" in text                          # check names as the course graded (--lang ja)
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', text)
+    assert len(images) == 3 and all(base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n") for data in images)
+
+
+def test_bad_input_is_one_message_in_both_languages(tmp_path, capsys, empty_gradebook):
+    missing = tmp_path / "nowhere"
+    assert course.main(["report", "--course", str(missing)]) == 2
+    error = capsys.readouterr().err
+    assert "コースのディレクトリがありません" in error and "no such course directory" in error and "Traceback" not in error
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert course.main(["report", "--course", str(empty)]) == 2
+    error = capsys.readouterr().err
+    assert "成績データベースがありません" in error and "no gradebook at" in error
+    assert not (empty / "gradebook.db").exists()                 # nbgrader would have made an empty one
+
+    made = make_course(tmp_path / "course", empty_gradebook)
+    assert course.main(["report", "ps9", "--course", str(made)]) == 2
+    error = capsys.readouterr().err
+    assert "成績データベースにない課題: ps9" in error and "not in the gradebook: ps9 (it has ps3)" in error
+
+    assert course.main(["report", "--course", str(made), "--lang", "en"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(made.resolve() / "reports" / report.HTML_NAME), str(made.resolve() / "reports" / report.CSV_NAME)]
+
+
+# --- the course round trip ------------------------------------------------------------------------
+
+ABSENT = "absent"
+CONFIG_CHECKS = ("early_stopping: early_stopping() is configured as asked",
+                 "early_stopping: early_stopping(patience=3, monitor='val_accuracy', restore_best_weights=False)"
+                 " is configured as asked")
+
+
+@pytest.fixture(scope="module")
+def class_report(roundtrip, tmp_path_factory):
+    """The round trip's course copied, a student added who handed nothing in, the report written:
+    (the gathered report, the page, the CSV's rows)."""
+    from nbgrader.api import Gradebook
+
+    copy, _, _ = roundtrip
+    root = tmp_path_factory.mktemp("class-report") / "course"
+    shutil.copytree(copy.root, root)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        gradebook.add_student(ABSENT, first_name="Hanako", last_name="Yamada")
+    out = root / "out"
+    assert course.main(["report", "--course", str(root), "--out", str(out), "--lang", "ja"]) == 0
+    with (out / report.CSV_NAME).open(encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    return report.gather(report.course_directory(root)), out / report.HTML_NAME, rows
+
+
+@pytest.mark.slow
+def test_scores_and_failure_rates_of_the_round_trip(class_report):
+    gathered, _, rows = class_report
+    assert [a.id for a in gathered.assignments] == list(ASSIGNMENTS)
+    by_row = {(row["assignment"], row["student"]): row for row in rows}
+    assert set(by_row) == {(a, s) for a in ASSIGNMENTS for s in (*STUDENTS, ABSENT)}
+    for assignment in gathered.assignments:
+        scores = {s.student: s.score for s in assignment.students}
+        assert scores["reference"] == assignment.max_score == 10 and scores["stubs"] == 0
+        assert 0 < scores["wrong"] < 10 and scores["tampered"] == scores["wrong"]
+        assert sorted(assignment.scores) == sorted(scores[s] for s in STUDENTS)     # the absent student is no 0
+        checks = {c.name: c for c in assignment.checks}
+        # Every graded student is graded on every check; the stubs fail them all, the reference none.
+        assert all(set(c.graded) == set(STUDENTS) and "stubs" in c.failed and "reference" not in c.failed
+                   for c in checks.values())
+        # The wrong (and the tampered) student's mistakes: 3 of 4 (with the stubs), else 1 of 4.
+        wrong = {c.name for c in checks.values() if "wrong" in c.failed}
+        assert all(set(checks[name].failed) == {"stubs", "wrong", "tampered"} and checks[name].rate == 0.75
+                   for name in wrong)
+        assert all(c.rate == 0.25 for name, c in checks.items() if name not in wrong)
+        assert {c.subject for c in checks.values() if c.name in wrong} == \
+            {"ps1": {"flatten", "one_hot"}, "ps3": {"early_stopping", "plot_predictions"}}[assignment.id]
+        assert by_row[(assignment.id, "wrong")]["failed_checks"].split("\n") == \
+            [name for name in checks if name in wrong]
+    ps3 = {c.name: c for c in gathered.assignments[1].checks}
+    assert all(set(ps3[name].failed) == {"stubs", "wrong", "tampered"} for name in CONFIG_CHECKS)
+
+
+@pytest.mark.slow
+def test_common_mistakes_are_the_graders_messages(class_report):
+    gathered, page, _ = class_report
+    mistakes = {a.id: a.mistakes for a in gathered.assignments}
+    early = [m for m in mistakes["ps3"] if m.subject == "early_stopping"]
+    # The most common first: patience off by one, the wrong and the tampered student, on both configurations.
+    assert early[0].students == ("tampered", "wrong") and set(early[0].checks) == set(CONFIG_CHECKS)
+    assert early[0].message in ("設定が違います: patience=1 (≠ 0)", "設定が違います: patience=4 (≠ 3)")
+    one_hot = [m for m in mistakes["ps1"] if m.subject == "one_hot"]
+    assert (one_hot[0].message, one_hot[0].students) == ("dtype が float64 です (期待: float32)。", ("tampered", "wrong"))
+    text = page.read_text(encoding="utf-8")
+    assert "設定が違います: patience=" in text and "dtype が float64 です (期待: float32)。" in text
+    assert "誤りなのに赤背景がありません。" in text and "まだ実装されていません (NotImplementedError)" in text
+
+
+@pytest.mark.slow
+def test_the_student_who_never_handed_in_needs_attention_and_nobody_else(class_report):
+    gathered, page, rows = class_report
+    for assignment in gathered.assignments:
+        assert [(s.student, s.status) for s in assignment.attention] == [(ABSENT, "not_submitted")]
+    assert {row["status"] for row in rows if row["student"] == ABSENT} == {"not_submitted"}
+    assert {row["status"] for row in rows if row["student"] != ABSENT} == {"graded"}
+    text = page.read_text(encoding="utf-8")
+    for section in text.split("<section")[1:]:
+        attention = section[section.index("要注意の学生"):section.index("チェックごとの失敗率")]
+        assert f"<td>{ABSENT}</td>" in attention and "未提出 / not submitted" in attention
+        assert not any(f"<td>{student}</td>" in attention for student in STUDENTS)
+
+
+@pytest.mark.slow
+def test_grading_time_per_student_is_the_graders_own(class_report):
+    gathered, _, rows = class_report
+    import nbformat
+
+    for assignment in gathered.assignments:
+        for student in assignment.students:
+            if student.student == ABSENT:
+                assert student.grader_seconds is None and student.kernel_seconds is None
+                continue
+            path = gathered.course / "autograded" / student.student / assignment.id / \
+                f"{course.BY_ID[assignment.id].notebook}.ipynb"
+            cells = [report.cell_results(cell) for cell in nbformat.read(path, as_version=4).cells]
+            assert student.grader_seconds == next(c["seconds"] for c in cells if c) > 0
+            assert student.kernel_seconds > 0
+    for row in rows:
+        if row["student"] != ABSENT:
+            assert float(row["grader_seconds"]) > 0 and float(row["kernel_seconds"]) > 0
+
+
+@pytest.mark.slow
+def test_the_csv_reads_back_as_gathered(class_report):
+    gathered, _, rows = class_report
+    assert rows == report.csv_rows(gathered)
+    for row in rows:
+        if row["student"] == "reference":
+            assert (row["status"], row["score"], row["max_score"], row["checks_failed"], row["failed_checks"],
+                    row["detail"]) == ("graded", "10", "10", "0", "", "")
+            assert int(row["checks"]) == {"ps1": 21, "ps3": 16}[row["assignment"]]
+
+
+# Every picture and how it loaded, and whether the page is wider than the window.
+MEASURE_PAGE = r"""
+return {
+  images: [...document.images].map((img) => ({alt: img.alt, complete: img.complete, width: img.naturalWidth,
+                                              shown: Math.round(img.getBoundingClientRect().width)})),
+  pageWidth: document.documentElement.scrollWidth,
+  windowWidth: window.innerWidth,
+  headings: [...document.querySelectorAll("h2")].map((h) => h.textContent),
+};
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_in_a_browser(class_report, tmp_path):
+    from tests.browser import measure, screenshot
+
+    _, page, _ = class_report
+    found, errors = measure(page, MEASURE_PAGE, width=1024, capture_errors=True)
+    screenshot(page, tmp_path / "class_report.png", width=1024, height=2400)   # kept in pytest's tmp dir to look at
+    assert errors == []
+    # Per assignment: the score distribution, the failure rates, the grading times.
+    assert len(found["images"]) == 3 * len(ASSIGNMENTS)
+    for image in found["images"]:
+        assert image["complete"] and image["width"] > 0 and 0 < image["shown"] <= found["windowWidth"], image
+    assert found["pageWidth"] <= found["windowWidth"]
+    assert [h.split(" — ")[0] for h in found["headings"]] == list(ASSIGNMENTS)

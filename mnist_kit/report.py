@@ -94,7 +94,6 @@ class CheckResult:
     score: float
     max_score: float
     output: str        # the grader's message (the language the course graded in)
-    hidden: bool
 
     @property
     def passed(self) -> bool:
@@ -103,6 +102,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Problem:
+    """Why a student needs attention: the kind (a status) and what happened, in both languages."""
     status: Status
     text: Text
 
@@ -140,7 +140,6 @@ class CheckSummary:
     name: str
     title: str
     subject: str
-    hidden: bool
     graded: tuple[str, ...]
     failed: tuple[str, ...]
 
@@ -243,7 +242,7 @@ def cell_results(cell) -> CellResults | None:
 def check_result(test: dict) -> CheckResult:
     return CheckResult(name=test["name"], title=test.get("title") or test["name"], subject=test.get("subject", ""),
                        score=float(test["score"]), max_score=float(test["max_score"]),
-                       output=(test.get("output") or "").strip(), hidden=test.get("visibility") != "visible")
+                       output=(test.get("output") or "").strip())
 
 
 def timeout_error(config) -> str:
@@ -260,8 +259,8 @@ def kernel_seconds(notebook) -> float | None:
     for cell in notebook.cells:
         timing = cell.get("metadata", {}).get("execution", {})
         if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
-            starts.append(datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00")))
-            ends.append(datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00")))
+            starts.append(datetime.fromisoformat(timing["iopub.execute_input"]))
+            ends.append(datetime.fromisoformat(timing["shell.execute_reply"]))
     return (max(ends) - min(starts)).total_seconds() if starts else None
 
 
@@ -312,8 +311,25 @@ def read_autograded(path: Path, notebook_id: str, timeout: str = "CellTimeoutErr
     return reading
 
 
-def _add(first: float | None, second: float | None) -> float | None:
-    return second if first is None else first if second is None else first + second
+def read_submitted_notebook(coursedir, student_id: str, assignment_id: str, notebook) -> NotebookReading:
+    """One notebook of a submission (a gradebook ``SubmittedNotebook``): its autograded file, or why
+    there is none, and the grade cells the gradebook says still need a person."""
+    def path(directory: str) -> Path:
+        return Path(coursedir.format_path(directory, student_id, assignment_id), f"{notebook.name}.ipynb")
+
+    if not path(coursedir.autograded_directory).is_file():
+        # nbgrader removes the autograded copy of a submission it failed to convert.
+        return NotebookReading(problems=[Problem("crashed", Text(
+            f"{notebook.name}: 自動採点の結果がありません (カーネルの異常終了など。nbgrader autograde のログを確認)",
+            f"{notebook.name}: no autograded notebook (the kernel died, or autograde failed: see its log)")
+            if path(coursedir.submitted_directory).is_file() else Text(
+            f"提出物に {notebook.name}.ipynb がありません", f"the submission has no {notebook.name}.ipynb"))])
+    reading = read_autograded(path(coursedir.autograded_directory), notebook.name, timeout_error(coursedir.config))
+    manual = ", ".join(grade.name for grade in notebook.grades if grade.needs_manual_grade)
+    if manual:
+        reading.problems.append(Problem("ungraded", Text(f"{manual}: 自動採点の点数がありません (手動採点が必要)",
+                                                         f"{manual}: no automatic score (needs manual grading)")))
+    return reading
 
 
 def student_result(coursedir, gradebook, assignment, student_id: str) -> StudentResult:
@@ -324,39 +340,22 @@ def student_result(coursedir, gradebook, assignment, student_id: str) -> Student
     try:
         submission = gradebook.find_submission(assignment.name, student_id)
     except MissingEntry:
-        submitted = Path(coursedir.format_path(coursedir.submitted_directory, student_id, assignment.name))
-        if submitted.is_dir():
+        # nbgrader adds a submission to the gradebook when it autogrades it, not when it collects it.
+        if Path(coursedir.format_path(coursedir.submitted_directory, student_id, assignment.name)).is_dir():
             return StudentResult(**base, score=None, problems=(Problem("not_autograded", Text(
                 "submitted/ にありますが、まだ自動採点されていません (nbgrader autograde)",
                 "in submitted/ but not autograded yet (nbgrader autograde)")),))
         return StudentResult(**base, score=None, problems=(Problem("not_submitted", Text(
             "提出がありません", "no submission")),))
 
-    checks, problems = [], []
-    grader = kernel = None
-    for notebook in submission.notebooks:
-        notebook_id = notebook.name
-        autograded = Path(coursedir.format_path(coursedir.autograded_directory, student_id, assignment.name),
-                          f"{notebook_id}.ipynb")
-        handed_in = Path(coursedir.format_path(coursedir.submitted_directory, student_id, assignment.name),
-                         f"{notebook_id}.ipynb")
-        if not autograded.is_file():
-            problems.append(Problem("crashed", Text(
-                f"提出物に {notebook_id}.ipynb がありません", f"the submission has no {notebook_id}.ipynb")
-                if not handed_in.is_file() else Text(
-                f"{notebook_id}: 自動採点の結果がありません (カーネルの異常終了など。nbgrader autograde のログを確認)",
-                f"{notebook_id}: no autograded notebook (the kernel died, or autograde failed: see its log)")))
-            continue
-        reading = read_autograded(autograded, notebook_id, timeout_error(coursedir.config))
-        checks += reading.checks
-        problems += reading.problems
-        grader, kernel = _add(grader, reading.grader_seconds), _add(kernel, reading.kernel_seconds)
-        manual = [grade.name for grade in notebook.grades if grade.needs_manual_grade]
-        if manual:
-            problems.append(Problem("ungraded", Text(f"{', '.join(manual)}: 自動採点の点数がありません (手動採点が必要)",
-                                                     f"{', '.join(manual)}: no automatic score (needs manual grading)")))
-    return StudentResult(**base, score=float(submission.score), checks=tuple(checks), problems=tuple(problems),
-                         grader_seconds=grader, kernel_seconds=kernel)
+    readings = [read_submitted_notebook(coursedir, student_id, assignment.name, notebook)
+                for notebook in submission.notebooks]
+    grader = [r.grader_seconds for r in readings if r.grader_seconds is not None]
+    kernel = [r.kernel_seconds for r in readings if r.kernel_seconds is not None]
+    return StudentResult(**base, score=float(submission.score),
+                         checks=tuple(check for r in readings for check in r.checks),
+                         problems=tuple(problem for r in readings for problem in r.problems),
+                         grader_seconds=sum(grader) if grader else None, kernel_seconds=sum(kernel) if kernel else None)
 
 
 # Numbers that are values (not part of a name such as float32 or uint8): masked when failure
@@ -374,7 +373,7 @@ def summarize_checks(students: Iterable[StudentResult]) -> tuple[CheckSummary, .
     for student in students:
         for check in student.checks:
             graded[check.name].append((student.student, check))
-    return tuple(CheckSummary(name, results[0][1].title, results[0][1].subject, results[0][1].hidden,
+    return tuple(CheckSummary(name, results[0][1].title, results[0][1].subject,
                               tuple(s for s, _ in results), tuple(s for s, check in results if not check.passed))
                  for name, results in graded.items())
 

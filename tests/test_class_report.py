@@ -2,7 +2,7 @@
 
 - A small course made by hand (a gradebook through nbgrader's API, autograded notebooks holding
   CELL_RESULTS_MIME data): what is gathered from it, every kind of student who needs attention,
-  the CSV, the page; and the command's messages for bad input. No TensorFlow, about a second.
+  the CSV, the page; and the command's messages for bad input. No TensorFlow, a few seconds.
 - The course round trip (tests/roundtrip.py), copied, with a student added who never handed in:
   the report of what nbgrader and the grader really did, and the page in headless Chromium.
 """
@@ -61,7 +61,7 @@ def grade_cell(grade_id: str, tests: list[dict], seconds: float | None, started:
     return cell, earned
 
 
-# student → (tests of ps3_early_stopping, tests of ps3_plot_predictions); None: no autograded notebook
+# The students with an autograded notebook → (tests of ps3_early_stopping, of ps3_plot_predictions).
 GRADED = {
     "alice": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),
     "bob": ([check(CONFIGURED, "設定が違います: patience=1 (≠ 0)"), check(STOPS)],
@@ -69,8 +69,11 @@ GRADED = {
     "carol": ([check(CONFIGURED, "設定が違います: patience=4 (≠ 3)"), check(STOPS)], [check(TITLED)]),
     "dave": ([], []),            # the grader timed out
     "hank": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),   # a grade left to a person
+    "ivan": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),   # an experiment cell ran out of time
 }
-STUDENTS_BY_HAND = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank")
+STUDENTS_BY_HAND = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan")
+# What nbgrader's Execute writes into a cell that ran out of time.
+KERNEL_TIMEOUT = new_output("error", ename="CellTimeoutError", evalue="", traceback=["CellTimeoutError: No reply"])
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +89,7 @@ def empty_gradebook(tmp_path_factory) -> Path:
 
 
 def make_course(root: Path, empty_gradebook: Path) -> Path:
-    """A course of one assignment (ps3) and eight students, as nbgrader leaves it after autograde."""
+    """A course of one assignment (ps3) and nine students, as nbgrader leaves it after autograde."""
     from nbgrader.api import Gradebook
 
     root.mkdir(parents=True)
@@ -108,6 +111,9 @@ def make_course(root: Path, empty_gradebook: Path) -> Path:
         for student, (early, predictions) in GRADED.items():
             failure = TIMEOUT if student == "dave" else None
             notebook = new_notebook()
+            if student == "ivan":
+                notebook.cells.append(new_code_cell("model.fit(x, y, epochs=1000)"))
+                notebook.cells[-1].outputs = [KERNEL_TIMEOUT]
             for index, (grade_id, tests) in enumerate((("ps3_early_stopping", early), ("ps3_plot_predictions", predictions))):
                 cell, earned = grade_cell(grade_id, tests, None if failure else 6.25, started + timedelta(seconds=2 * index),
                                           failure)
@@ -133,10 +139,11 @@ def test_each_student_of_a_course_made_by_hand(by_hand):
     assert list(rows) == list(STUDENTS_BY_HAND)
     assert {name: s.status for name, s in rows.items()} == {
         "alice": "graded", "bob": "graded", "carol": "graded", "dave": "timed_out", "erin": "crashed",
-        "frank": "not_autograded", "gina": "not_submitted", "hank": "ungraded"}
+        "frank": "not_autograded", "gina": "not_submitted", "hank": "ungraded", "ivan": "timed_out"}
     assert {name: s.score for name, s in rows.items()} == {
-        "alice": 3.0, "bob": 1.0, "carol": 2.0, "dave": 0.0, "erin": 0.0, "frank": None, "gina": None, "hank": 3.0}
-    assert ps3.scores == [3.0, 1.0, 2.0, 0.0, 3.0]     # autograded to the end: not erin, frank, gina
+        "alice": 3.0, "bob": 1.0, "carol": 2.0, "dave": 0.0, "erin": 0.0, "frank": None, "gina": None, "hank": 3.0,
+        "ivan": 3.0}
+    assert ps3.scores == [3.0, 1.0, 2.0, 0.0, 3.0, 3.0]     # autograded to the end: not erin, frank, gina
     assert [f.name for f in rows["bob"].failed] == [CONFIGURED, TITLED] and rows["alice"].failed == ()
     # The grader's time once per notebook (every cell carries it), the kernel's from the first
     # cell's start to the last cell's reply.
@@ -146,7 +153,8 @@ def test_each_student_of_a_course_made_by_hand(by_hand):
     assert TIMEOUT in rows["dave"].problems[0].text.ja and TIMEOUT in rows["dave"].problems[0].text.en
     assert "ps3_two_layer" in rows["erin"].problems[0].text.en and "カーネル" in rows["erin"].problems[0].text.ja
     assert "ps3_early_stopping, ps3_plot_predictions" in rows["hank"].problems[0].text.en
-    assert [s.student for s in ps3.attention] == ["dave", "erin", "frank", "gina", "hank"]
+    assert rows["ivan"].problems[0].text.en == "ps3_two_layer: 1 cell(s) timed out in the kernel"
+    assert [s.student for s in ps3.attention] == ["dave", "erin", "frank", "gina", "hank", "ivan"]
 
 
 def test_failure_rates_and_common_mistakes_of_a_course_made_by_hand(by_hand):
@@ -154,9 +162,9 @@ def test_failure_rates_and_common_mistakes_of_a_course_made_by_hand(by_hand):
     checks = {c.name: c for c in ps3.checks}
     assert list(checks) == [CONFIGURED, STOPS, TITLED]      # the grader's order
     # Graded on a check: the students with its result (dave timed out: no results at all).
-    assert checks[CONFIGURED].graded == ("alice", "bob", "carol", "hank")
-    assert checks[CONFIGURED].failed == ("bob", "carol") and checks[CONFIGURED].rate == 0.5
-    assert checks[STOPS].failed == () and checks[TITLED].failed == ("bob",) and checks[TITLED].rate == 0.25
+    assert checks[CONFIGURED].graded == ("alice", "bob", "carol", "hank", "ivan")
+    assert checks[CONFIGURED].failed == ("bob", "carol") and checks[CONFIGURED].rate == 0.4
+    assert checks[STOPS].failed == () and checks[TITLED].failed == ("bob",) and checks[TITLED].rate == 0.2
     # patience=1 (≠ 0) and patience=4 (≠ 3): one mistake, two students.
     assert [(m.subject, m.students, m.checks) for m in ps3.mistakes] == [
         ("early_stopping", ("bob", "carol"), (CONFIGURED,)), ("plot_predictions", ("bob",), (TITLED,))]
@@ -183,7 +191,7 @@ def test_the_csv_and_the_page_of_a_course_made_by_hand(by_hand, tmp_path):
 
     text = page.read_text(encoding="utf-8")
     attention = text[text.index("要注意の学生"):text.index("チェックごとの失敗率")]
-    for student in ("dave", "erin", "frank", "gina", "hank"):
+    for student in ("dave", "erin", "frank", "gina", "hank", "ivan"):
         assert f"<td>{student}</td>" in attention
     assert "alice" not in attention and "未提出 / not submitted" in attention
     assert "設定が違います: patience=" in text and "16 番目: 誤りなのに赤背景がありません。" in text
@@ -298,20 +306,23 @@ def test_the_student_who_never_handed_in_needs_attention_and_nobody_else(class_r
         assert not any(f"<td>{student}</td>" in attention for student in STUDENTS)
 
 
+def grade_cells(root: Path, assignment: str, student: str) -> list[dict]:
+    """The CELL_RESULTS_MIME data of the student's autograded grade cells, read here independently."""
+    path = root / "autograded" / student / assignment / f"{course.BY_ID[assignment].notebook}.ipynb"
+    return [output["data"][CELL_RESULTS_MIME] for cell in nbformat.read(path, as_version=4).cells
+            for output in cell.get("outputs", []) if CELL_RESULTS_MIME in output.get("data", {})]
+
+
 @pytest.mark.slow
 def test_grading_time_per_student_is_the_graders_own(class_report):
     gathered, _, rows = class_report
-    import nbformat
-
     for assignment in gathered.assignments:
         for student in assignment.students:
             if student.student == ABSENT:
                 assert student.grader_seconds is None and student.kernel_seconds is None
                 continue
-            path = gathered.course / "autograded" / student.student / assignment.id / \
-                f"{course.BY_ID[assignment.id].notebook}.ipynb"
-            cells = [report.cell_results(cell) for cell in nbformat.read(path, as_version=4).cells]
-            assert student.grader_seconds == next(c["seconds"] for c in cells if c) > 0
+            cells = grade_cells(gathered.course, assignment.id, student.student)
+            assert student.grader_seconds == cells[0]["seconds"] > 0
             assert student.kernel_seconds > 0
     for row in rows:
         if row["student"] != ABSENT:
@@ -326,7 +337,10 @@ def test_the_csv_reads_back_as_gathered(class_report):
         if row["student"] == "reference":
             assert (row["status"], row["score"], row["max_score"], row["checks_failed"], row["failed_checks"],
                     row["detail"]) == ("graded", "10", "10", "0", "", "")
-            assert int(row["checks"]) == {"ps1": 21, "ps3": 16}[row["assignment"]]
+        if row["student"] != ABSENT:
+            cells = grade_cells(gathered.course, row["assignment"], row["student"])
+            assert int(row["checks"]) == sum(len(cell["tests"]) for cell in cells) > 10
+            assert float(row["score"]) == pytest.approx(sum(cell["earned"] for cell in cells))
 
 
 # Every picture and how it loaded, and whether the page is wider than the window.

@@ -21,15 +21,23 @@ Out, in ``--out`` (default ``<course>/reports/``):
 
     assignment,student,status,score,max_score,checks,checks_failed,grader_seconds,kernel_seconds,failed_checks,detail
 
-  ``status``: ``graded``; or, needing attention, ``not_submitted`` (no submission),
-  ``not_autograded`` (in ``submitted/`` but not in the gradebook yet), ``crashed`` (autograde left no
-  autograded notebook: the kernel died, or the submission had no notebook), ``timed_out`` (the
-  grader, or a cell in the kernel, ran out of time), ``ungraded`` (grade cells without an automatic
-  score). ``score`` is the gradebook's, before any late penalty (empty without a submission);
-  ``checks`` / ``checks_failed`` count the grader's checks and those that lost points;
-  ``grader_seconds`` is the isolated grader's time, ``kernel_seconds`` the notebook's run in the
-  kernel (nbclient's cell timings); ``failed_checks`` the grader's (English) names of the failed
-  checks, one a line; ``detail`` why the student needs attention, in Japanese / English.
+  ``status``: ``graded``; or, needing attention, the most serious of ``not_submitted`` (no
+  submission), ``not_autograded`` (in ``submitted/`` but not in the gradebook yet), ``crashed``
+  (autograde left no autograded notebook, or a function crashed the grader's worker),
+  ``timed_out`` (the grader, one of its probes, or a cell in the kernel ran out of time),
+  ``flagged`` (the grader saw tampering, an unreadable file or a module that does not import),
+  ``ungraded`` (grade cells without an automatic score). ``score`` is the gradebook's, before any
+  late penalty (empty without a submission); ``checks`` / ``checks_failed`` count the grader's
+  checks and those that lost points; ``grader_seconds`` is the isolated grader's time,
+  ``kernel_seconds`` the notebook's run in the kernel (nbclient's cell timings; empty when
+  autograde runs no kernel, the course's default); ``failed_checks`` the grader's (English) names
+  of the failed checks, one a line; ``detail`` why the student needs attention, in Japanese /
+  English, one reason a line.
+
+The grader's incidents (a probe that hung, crashed, tampered…) are not in the grade cells: they
+are read from the results the course keeps by content (``autograder.cache``, in
+``IsolatedGrades.cache_dir``), found again from the autograded files; without that cache, or after
+the grader changed, only what the grade cells and the gradebook say is reported.
 """
 
 from __future__ import annotations
@@ -56,13 +64,14 @@ CSV_NAME = "class_report.csv"
 CSV_FIELDS = ("assignment", "student", "status", "score", "max_score", "checks", "checks_failed",
               "grader_seconds", "kernel_seconds", "failed_checks", "detail")
 
-Status = Literal["not_submitted", "not_autograded", "crashed", "timed_out", "ungraded", "graded"]
+Status = Literal["not_submitted", "not_autograded", "crashed", "timed_out", "flagged", "ungraded", "graded"]
 # Most serious first: a student's row shows the most serious of their problems.
 STATUSES: dict[str, Text] = {
     "not_submitted": Text("未提出", "not submitted"),
     "not_autograded": Text("未採点", "not autograded"),
     "crashed": Text("自動採点が失敗", "autograde failed"),
     "timed_out": Text("時間切れ", "timed out"),
+    "flagged": Text("採点器が警告", "flagged by the grader"),
     "ungraded": Text("採点できないセル", "ungraded cells"),
     "graded": Text("採点済み", "graded"),
 }
@@ -267,6 +276,7 @@ def kernel_seconds(notebook) -> float | None:
 @dataclass
 class NotebookReading:
     """What one autograded notebook says: the grader's checks, problems and times."""
+    items: list[str] = field(default_factory=list)     # what its grade cells asked the grader for, in order
     checks: list[CheckResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     grader_seconds: float | None = None
@@ -295,11 +305,14 @@ def read_autograded(path: Path, notebook_id: str, timeout: str = "CellTimeoutErr
         if results is None:
             continue
         grade_id = meta.get("grade_id", "?")
+        reading.items += [item for item in results.get("items", []) if item not in reading.items]
         if results.get("seconds") is not None and reading.grader_seconds is None:
             reading.grader_seconds = float(results["seconds"])   # one grader run per notebook, in every cell
         if results.get("failure"):
-            reading.problems.append(Problem("timed_out", Text(f"{grade_id}: 採点器が時間切れ: {results['failure']}",
-                                                              f"{grade_id}: the grader timed out: {results['failure']}")))
+            failure = Problem("timed_out", Text(f"{notebook_id}: 採点器が時間切れ: {results['failure']}",
+                                                f"{notebook_id}: the grader timed out: {results['failure']}"))
+            if failure not in reading.problems:   # one grader run per notebook: every cell says it
+                reading.problems.append(failure)
         elif not results.get("tests"):
             reading.problems.append(Problem("ungraded", Text(f"{grade_id}: 採点するチェックがありません",
                                                              f"{grade_id}: no checks to grade")))
@@ -309,6 +322,48 @@ def read_autograded(path: Path, notebook_id: str, timeout: str = "CellTimeoutErr
                                                           f"{notebook_id}: {timed_out} cell(s) timed out in the kernel")))
     reading.kernel_seconds = kernel_seconds(notebook)
     return reading
+
+
+# What a probe's outcome says about the submission, when the grader lists it as an incident
+# (autograder.protocol.ATTENTION_STATUSES): the student's status, and the words for it.
+INCIDENTS: dict[str, tuple[Status, Text]] = {
+    "timeout": ("timed_out", Text("時間切れ", "timed out")),
+    "crashed": ("crashed", Text("プロセスが異常終了", "crashed its process")),
+    "tampered": ("flagged", Text("改ざんを検出", "tampering detected")),
+    "unreadable": ("flagged", Text("読めないファイル", "unreadable file")),
+    "import_error": ("flagged", Text("import できないモジュール", "module could not be imported")),
+}
+
+
+def grader_results(coursedir, directory: Path, items: list[str]) -> dict | None:
+    """The isolated grader's whole results (results.json) for ``directory`` graded for ``items``, as
+    the course's results cache (``autograder.cache``) keeps them by content; None when it does not
+    hold them (the cache is off, or the grader changed since)."""
+    from autograder import cache
+    from autograder.nbgrader_plugin import IsolatedGrades
+
+    grades = IsolatedGrades(config=coursedir.config)   # the course's language and cache, as autograde had them
+    if not grades.cache_dir or not items:
+        return None
+    return cache.load(Path(coursedir.root, grades.cache_dir), cache.cache_key(directory, items, grades.language))
+
+
+def grader_incidents(coursedir, directory: Path, items: list[str]) -> list[dict]:
+    """The probes that hung, crashed, tampered or could not be used (``extra_data.incidents``, which
+    the grade cells do not carry); [] when the results are not in the cache."""
+    return (grader_results(coursedir, directory, items) or {}).get("extra_data", {}).get("incidents", [])
+
+
+def incident_problems(incidents: list[dict]) -> list[Problem]:
+    """One problem per kind of incident, naming the tasks: ``時間切れ: training.early_stopping``."""
+    tasks: dict[str, list[str]] = defaultdict(list)
+    for incident in incidents:
+        task = f"{incident.get('module', '?')}.{incident.get('task', '?')}"
+        if incident.get("status") in INCIDENTS and task not in tasks[incident["status"]]:
+            tasks[incident["status"]].append(task)
+    return [Problem(INCIDENTS[kind][0], Text(f"採点器: {INCIDENTS[kind][1].ja}: {', '.join(names)}",
+                                             f"grader: {INCIDENTS[kind][1].en}: {', '.join(names)}"))
+            for kind, names in tasks.items()]
 
 
 def read_submitted_notebook(coursedir, student_id: str, assignment_id: str, notebook) -> NotebookReading:
@@ -325,6 +380,8 @@ def read_submitted_notebook(coursedir, student_id: str, assignment_id: str, note
             if path(coursedir.submitted_directory).is_file() else Text(
             f"提出物に {notebook.name}.ipynb がありません", f"the submission has no {notebook.name}.ipynb"))])
     reading = read_autograded(path(coursedir.autograded_directory), notebook.name, timeout_error(coursedir.config))
+    reading.problems += incident_problems(grader_incidents(coursedir, path(coursedir.autograded_directory).parent,
+                                                           reading.items))
     manual = ", ".join(grade.name for grade in notebook.grades if grade.needs_manual_grade)
     if manual:
         reading.problems.append(Problem("ungraded", Text(f"{manual}: 自動採点の点数がありません (手動採点が必要)",
@@ -536,7 +593,8 @@ def failure_rates(report: AssignmentReport, language: str) -> bytes:
 
 
 def grading_times(report: AssignmentReport) -> bytes:
-    """Each graded student's time: the notebook in the kernel, then the isolated grader, stacked."""
+    """Each graded student's time: the isolated grader's, after the notebook's run in the kernel when
+    autograde ran one (``MNIST_COURSE_EXECUTE=1``; by default it runs none)."""
     timed = [s for s in report.students if s.grader_seconds is not None or s.kernel_seconds is not None]
 
     def draw(figure):
@@ -544,10 +602,12 @@ def grading_times(report: AssignmentReport) -> bytes:
         positions = range(len(timed))
         kernel = [s.kernel_seconds or 0.0 for s in timed]
         grader = [s.grader_seconds or 0.0 for s in timed]
-        axes.barh(positions, kernel, color="#8eb4e3", label=figure_text(Text("ノートブックの実行", "notebook in the kernel")))
+        if any(kernel):
+            axes.barh(positions, kernel, color="#8eb4e3",
+                      label=figure_text(Text("ノートブックの実行", "notebook in the kernel")))
         bars = axes.barh(positions, grader, left=kernel, color="#1f4e79",
                          label=figure_text(Text("採点器", "isolated grader")))
-        axes.bar_label(bars, labels=[f"{k + g:.0f} s" for k, g in zip(kernel, grader)], padding=3, fontsize=8)
+        axes.bar_label(bars, labels=[f"{k + g:.1f} s" for k, g in zip(kernel, grader)], padding=3, fontsize=8)
         axes.set_yticks(list(positions), [s.student for s in timed])
         axes.invert_yaxis()
         axes.set_xlim(0, max([k + g for k, g in zip(kernel, grader)] + [1.0]) * 1.15)
@@ -683,15 +743,17 @@ def students_section(a: AssignmentReport) -> str:
     title = f"<h3>{esc(both(Text('学生ごとの点数と採点時間', 'score and grading time per student')))}</h3>"
     figure = (image(grading_times(a), Text("学生ごとの採点時間", "grading time per student"))
               if any(s.grader_seconds is not None or s.kernel_seconds is not None for s in a.students) else "")
+    kernel = any(s.kernel_seconds is not None for s in a.students)   # autograde ran the notebooks
+    columns = [Text("学生", "student"), Text("状態", "status"),
+               Text(f"点数 (/{a.max_score:g})", f"score (/{a.max_score:g})"), Text("失敗したチェック", "checks failed"),
+               *([Text("ノートブック実行 (秒)", "notebook run (s)")] if kernel else []), Text("採点器 (秒)", "grader (s)")]
     rows = "".join(
         f"<tr><td>{esc(s.student)}</td>{status_cell(s)}"
         f'<td class="number">{number(s.score, 2)}</td><td class="number">{len(s.failed)} / {len(s.checks)}</td>'
-        f'<td class="number">{number(s.kernel_seconds)}</td><td class="number">{number(s.grader_seconds)}</td></tr>'
+        + (f'<td class="number">{number(s.kernel_seconds)}</td>' if kernel else "")
+        + f'<td class="number">{number(s.grader_seconds)}</td></tr>'
         for s in a.students)
-    head = "".join(f"<th>{esc(both(t))}</th>" for t in (
-        Text("学生", "student"), Text("状態", "status"), Text(f"点数 (/{a.max_score:g})", f"score (/{a.max_score:g})"),
-        Text("失敗したチェック", "checks failed"), Text("ノートブック実行 (秒)", "notebook run (s)"),
-        Text("採点器 (秒)", "grader (s)")))
+    head = "".join(f"<th>{esc(both(t))}</th>" for t in columns)
     return f"{title}{figure}<table><tr>{head}</tr>{rows}</table>"
 
 
@@ -713,9 +775,9 @@ def render_html(report: ClassReport, language: str) -> str:
     """The whole page (``language``: that of the check names; the page's own words are in both)."""
     title = both(Text("クラスレポート", "class report"))
     generated = report.generated.strftime("%Y-%m-%d %H:%M %Z")
-    meta = both(Text(f"コース {report.course_id}、{report.course} の成績データベースと採点済みノートブックから、{generated} 作成",
-                     f"course {report.course_id}, from the gradebook and the autograded notebooks in {report.course},"
-                     f" made {generated}"))
+    course = Text(f"コース {report.course_id}、", f"course {report.course_id}, ") if report.course_id else Text("", "")
+    meta = both(course + Text(f"{report.course} の成績データベースと採点済みノートブックから、{generated} 作成",
+                              f"from the gradebook and the autograded notebooks in {report.course}, made {generated}"))
     note = both(Text("点数は成績データベースのもの (遅延減点の前)。失敗率 = そのチェックで点を失った学生 / そのチェックで採点された学生。",
                      "Scores are the gradebook's, before late penalties. Failure rate = students who lost points on"
                      " the check / students graded on it."))

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from autograder import cache
 from autograder.notebook import CELL_RESULTS_MIME
 from mnist_kit import course, report
 from tests.roundtrip import ASSIGNMENTS, STUDENTS
@@ -38,6 +39,11 @@ STOPS = "early_stopping: really stops training and restores the best weights"
 TITLED = "plot_predictions: titled with the prediction, mistakes 'pred(true)' on red"
 SUBJECTS = {CONFIGURED: "early_stopping", STOPS: "early_stopping", TITLED: "plot_predictions"}
 TIMEOUT = "grading early_stopping,plot_predictions took longer than 1800 s"
+HUNG, TAMPERED = "学習が時間内に終わりません。", "採点器への干渉を検出しました。"
+# What the grader's results.json said of jack beside the checks (extra_data.incidents).
+INCIDENTS = [{"probe": "early_stopping.trial", "module": "training", "task": "early_stopping", "status": "timeout"},
+             {"probe": "early_stopping.trial.2", "module": "training", "task": "early_stopping", "status": "timeout"},
+             {"probe": "plot_predictions.default", "module": "plots", "task": "plot_predictions", "status": "tampered"}]
 
 
 def check(name: str, message: str | None = None) -> dict:
@@ -70,8 +76,9 @@ GRADED = {
     "dave": ([], []),            # the grader timed out
     "hank": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),   # a grade left to a person
     "ivan": ([check(CONFIGURED), check(STOPS)], [check(TITLED)]),   # an experiment cell ran out of time
+    "jack": ([check(CONFIGURED), check(STOPS, HUNG)], [check(TITLED, TAMPERED)]),   # incidents, in the cache
 }
-STUDENTS_BY_HAND = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan")
+STUDENTS_BY_HAND = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "jack")
 # What nbgrader's Execute writes into a cell that ran out of time.
 KERNEL_TIMEOUT = new_output("error", ename="CellTimeoutError", evalue="", traceback=["CellTimeoutError: No reply"])
 
@@ -89,7 +96,7 @@ def empty_gradebook(tmp_path_factory) -> Path:
 
 
 def make_course(root: Path, empty_gradebook: Path) -> Path:
-    """A course of one assignment (ps3) and nine students, as nbgrader leaves it after autograde."""
+    """A course of one assignment (ps3) and ten students, as nbgrader leaves it after autograde."""
     from nbgrader.api import Gradebook
 
     root.mkdir(parents=True)
@@ -122,8 +129,12 @@ def make_course(root: Path, empty_gradebook: Path) -> Path:
                 grade.auto_score, grade.needs_manual_grade = earned, student == "hank"
             gradebook.db.commit()
             folder = root / "autograded" / student / "ps3"
-            folder.mkdir(parents=True)
+            (folder / "mnist_tasks").mkdir(parents=True)
+            (folder / "mnist_tasks" / "training.py").write_text(f"# {student}'s work\n", encoding="utf-8")
             nbformat.write(notebook, folder / f"{NOTEBOOK}.ipynb")
+    # The results the grader kept by content, where IsolatedGrades keeps them by default (no config).
+    key = cache.cache_key(root / "autograded" / "jack" / "ps3", ["early_stopping", "plot_predictions"], "ja")
+    cache.store(root / ".mnist-grade-cache", key, {"score": 1.0, "extra_data": {"incidents": INCIDENTS}})
     return root
 
 
@@ -139,22 +150,28 @@ def test_each_student_of_a_course_made_by_hand(by_hand):
     assert list(rows) == list(STUDENTS_BY_HAND)
     assert {name: s.status for name, s in rows.items()} == {
         "alice": "graded", "bob": "graded", "carol": "graded", "dave": "timed_out", "erin": "crashed",
-        "frank": "not_autograded", "gina": "not_submitted", "hank": "ungraded", "ivan": "timed_out"}
+        "frank": "not_autograded", "gina": "not_submitted", "hank": "ungraded", "ivan": "timed_out",
+        "jack": "timed_out"}
     assert {name: s.score for name, s in rows.items()} == {
         "alice": 3.0, "bob": 1.0, "carol": 2.0, "dave": 0.0, "erin": 0.0, "frank": None, "gina": None, "hank": 3.0,
-        "ivan": 3.0}
-    assert ps3.scores == [3.0, 1.0, 2.0, 0.0, 3.0, 3.0]     # autograded to the end: not erin, frank, gina
+        "ivan": 3.0, "jack": 1.0}
+    assert ps3.scores == [3.0, 1.0, 2.0, 0.0, 3.0, 3.0, 1.0]     # autograded to the end: not erin, frank, gina
     assert [f.name for f in rows["bob"].failed] == [CONFIGURED, TITLED] and rows["alice"].failed == ()
     # The grader's time once per notebook (every cell carries it), the kernel's from the first
     # cell's start to the last cell's reply.
     assert rows["alice"].grader_seconds == 6.25 and rows["alice"].kernel_seconds == 3.5
     assert rows["dave"].grader_seconds is None and rows["gina"].kernel_seconds is None
     # Why each needs attention, in both languages.
-    assert TIMEOUT in rows["dave"].problems[0].text.ja and TIMEOUT in rows["dave"].problems[0].text.en
+    assert [p.text.en for p in rows["dave"].problems] == [f"ps3_two_layer: the grader timed out: {TIMEOUT}"]
+    assert TIMEOUT in rows["dave"].problems[0].text.ja and "採点器が時間切れ" in rows["dave"].problems[0].text.ja
     assert "ps3_two_layer" in rows["erin"].problems[0].text.en and "カーネル" in rows["erin"].problems[0].text.ja
     assert "ps3_early_stopping, ps3_plot_predictions" in rows["hank"].problems[0].text.en
     assert rows["ivan"].problems[0].text.en == "ps3_two_layer: 1 cell(s) timed out in the kernel"
-    assert [s.student for s in ps3.attention] == ["dave", "erin", "frank", "gina", "hank", "ivan"]
+    # The grader's incidents, found in the course's results cache: one line per kind, the worst decides.
+    assert [(p.status, p.text.ja, p.text.en) for p in rows["jack"].problems] == [
+        ("timed_out", "採点器: 時間切れ: training.early_stopping", "grader: timed out: training.early_stopping"),
+        ("flagged", "採点器: 改ざんを検出: plots.plot_predictions", "grader: tampering detected: plots.plot_predictions")]
+    assert [s.student for s in ps3.attention] == ["dave", "erin", "frank", "gina", "hank", "ivan", "jack"]
 
 
 def test_failure_rates_and_common_mistakes_of_a_course_made_by_hand(by_hand):
@@ -162,12 +179,13 @@ def test_failure_rates_and_common_mistakes_of_a_course_made_by_hand(by_hand):
     checks = {c.name: c for c in ps3.checks}
     assert list(checks) == [CONFIGURED, STOPS, TITLED]      # the grader's order
     # Graded on a check: the students with its result (dave timed out: no results at all).
-    assert checks[CONFIGURED].graded == ("alice", "bob", "carol", "hank", "ivan")
-    assert checks[CONFIGURED].failed == ("bob", "carol") and checks[CONFIGURED].rate == 0.4
-    assert checks[STOPS].failed == () and checks[TITLED].failed == ("bob",) and checks[TITLED].rate == 0.2
-    # patience=1 (≠ 0) and patience=4 (≠ 3): one mistake, two students.
+    assert checks[CONFIGURED].graded == ("alice", "bob", "carol", "hank", "ivan", "jack")
+    assert checks[CONFIGURED].failed == ("bob", "carol") and checks[CONFIGURED].rate == pytest.approx(2 / 6)
+    assert checks[STOPS].failed == ("jack",) and checks[TITLED].failed == ("bob", "jack")
+    # patience=1 (≠ 0) and patience=4 (≠ 3): one mistake, two students; then task by task, the most students first.
     assert [(m.subject, m.students, m.checks) for m in ps3.mistakes] == [
-        ("early_stopping", ("bob", "carol"), (CONFIGURED,)), ("plot_predictions", ("bob",), (TITLED,))]
+        ("early_stopping", ("bob", "carol"), (CONFIGURED,)), ("early_stopping", ("jack",), (STOPS,)),
+        ("plot_predictions", ("bob",), (TITLED,)), ("plot_predictions", ("jack",), (TITLED,))]
     assert ps3.mistakes[0].message in ("設定が違います: patience=1 (≠ 0)", "設定が違います: patience=4 (≠ 3)")
     # Names with digits are names, not numbers to mask.
     assert report.mistake_key("dtype が float64 です (期待: float32)") == "dtype が float64 です (期待: float32)"
@@ -191,7 +209,7 @@ def test_the_csv_and_the_page_of_a_course_made_by_hand(by_hand, tmp_path):
 
     text = page.read_text(encoding="utf-8")
     attention = text[text.index("要注意の学生"):text.index("チェックごとの失敗率")]
-    for student in ("dave", "erin", "frank", "gina", "hank", "ivan"):
+    for student in ("dave", "erin", "frank", "gina", "hank", "ivan", "jack"):
         assert f"<td>{student}</td>" in attention
     assert "alice" not in attention and "未提出 / not submitted" in attention
     assert "設定が違います: patience=" in text and "16 番目: 誤りなのに赤背景がありません。" in text
@@ -316,6 +334,8 @@ def grade_cells(root: Path, assignment: str, student: str) -> list[dict]:
 @pytest.mark.slow
 def test_grading_time_per_student_is_the_graders_own(class_report):
     gathered, _, rows = class_report
+    # The course's autograde runs the notebooks in a kernel only when asked (nbgrader_config.py).
+    kernel = os.environ.get("MNIST_COURSE_EXECUTE") == "1"
     for assignment in gathered.assignments:
         for student in assignment.students:
             if student.student == ABSENT:
@@ -323,10 +343,28 @@ def test_grading_time_per_student_is_the_graders_own(class_report):
                 continue
             cells = grade_cells(gathered.course, assignment.id, student.student)
             assert student.grader_seconds == cells[0]["seconds"] > 0
-            assert student.kernel_seconds > 0
+            assert (student.kernel_seconds is not None and student.kernel_seconds > 0) == kernel
     for row in rows:
         if row["student"] != ABSENT:
-            assert float(row["grader_seconds"]) > 0 and float(row["kernel_seconds"]) > 0
+            assert float(row["grader_seconds"]) > 0 and (row["kernel_seconds"] != "") == kernel
+
+
+@pytest.mark.slow
+def test_the_graders_whole_results_are_found_again_and_hold_no_incidents(class_report):
+    # Incidents are not in the grade cells: the report finds each submission's results in the
+    # course's results cache, by the autograded files' content, as IsolatedGrades stored them.
+    gathered, _, _ = class_report
+    coursedir = report.course_directory(gathered.course)
+    for assignment in gathered.assignments:
+        for student in STUDENTS:
+            directory = gathered.course / "autograded" / student / assignment.id
+            items = list(dict.fromkeys(item for cell in grade_cells(gathered.course, assignment.id, student)
+                                       for item in cell["items"]))
+            results = report.grader_results(coursedir, directory, items)
+            assert results is not None, (assignment.id, student)
+            assert results["execution_time"] == next(s.grader_seconds for s in assignment.students
+                                                     if s.student == student)
+            assert results["extra_data"]["incidents"] == []     # the tampering never reached the grader
 
 
 @pytest.mark.slow

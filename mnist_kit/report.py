@@ -375,8 +375,8 @@ def read_submitted_notebook(coursedir, student_id: str, assignment_id: str, note
     if not path(coursedir.autograded_directory).is_file():
         # nbgrader removes the autograded copy of a submission it failed to convert.
         return NotebookReading(problems=[Problem("crashed", Text(
-            f"{notebook.name}: 自動採点の結果がありません (カーネルの異常終了など。nbgrader autograde のログを確認)",
-            f"{notebook.name}: no autograded notebook (the kernel died, or autograde failed: see its log)")
+            f"{notebook.name}: 自動採点が失敗しました (採点器が動かない、カーネルの異常終了など。nbgrader autograde のログを確認)",
+            f"{notebook.name}: autograde failed (the grader could not run, the kernel died…: see nbgrader autograde's log)")
             if path(coursedir.submitted_directory).is_file() else Text(
             f"提出物に {notebook.name}.ipynb がありません", f"the submission has no {notebook.name}.ipynb"))])
     reading = read_autograded(path(coursedir.autograded_directory), notebook.name, timeout_error(coursedir.config))

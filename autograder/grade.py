@@ -139,7 +139,11 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 
         worker = threading.Thread(target=work, name="mnist-grade-sandbox", daemon=True)
         worker.start()
-        import_tensorflow_quietly()  # while the worker imports its own; silenced, for grade cells' stderr
+        if to_train or follow_ups:
+            # The grader's own Keras work (reading, training): TensorFlow's import, while the
+            # worker imports its own; silenced, for grade cells' stderr. Checks of arrays,
+            # losses and figures need none of it.
+            import_tensorflow_quietly()
         if to_train and mnist is None:
             mnist = _load_mnist()
         while True:

@@ -72,7 +72,8 @@ class IsolatedGrades(NbGraderPreprocessor):
             text, earned = summarize(results, request.items, points, self.language, failure=failure)
             data: CellResults = {"items": list(request.items), "points": points, "earned": earned, "failure": failure,
                                  "seconds": (results or {}).get("execution_time"),
-                                 "tests": tests_of(results, request.items)}
+                                 "tests": tests_of(results, request.items),
+                                 "incidents": (results or {}).get("extra_data", {}).get("incidents", [])}
             cell.outputs = [
                 new_output("stream", name="stdout", text=text + "\n"),
                 new_output("execute_result", data={"text/plain": repr(earned), CELL_RESULTS_MIME: data},

@@ -62,6 +62,7 @@ class CellResults(TypedDict):
     failure: str | None         # why the grader could not grade (a timeout), else None
     seconds: float | None       # the grader's time for the whole notebook
     tests: list[dict]           # results.json's tests of these tasks (name, title, subject, score, ...)
+    incidents: list[dict]       # the notebook's grading: probes that hung, crashed, tampered... (protocol.Incident)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -154,11 +153,31 @@ def nbgrader_environment() -> dict[str, str]:
     return env
 
 
-def record(root: Path, submission: Submission, nbgrader_options: list[str]) -> subprocess.CompletedProcess:
-    """nbgrader's own autograde of one student; IsolatedGrades takes the result from the cache."""
-    return subprocess.run([sys.executable, "-m", "nbgrader", "autograde", submission.assignment,
-                           "--student", submission.student, "--force", *nbgrader_options],
-                          cwd=root, env=nbgrader_environment(), capture_output=True, text=True, timeout=3600)
+class Recorder:
+    """nbgrader's own autograde, through its Python API (``NbGraderAPI.autograde``: what formgrader
+    calls), in this process: nbgrader is imported once, not once per student and assignment.
+    ``IsolatedGrades`` takes each result from the cache that the grading stage filled."""
+
+    def __init__(self, root: Path, db_url: str | None):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        os.environ["PATH"] = nbgrader_environment()["PATH"]
+        config = course_config(root)
+        config.CourseDirectory.root = str(root)
+        config.IsolatedGrades.cache_dir = str(root / CACHE)   # not relative to this process's cwd
+        if db_url:
+            config.CourseDirectory.db_url = db_url
+        self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def __call__(self, submission: Submission) -> dict:
+        """nbgrader's answer: ``success``, and ``error``/``log`` when it failed."""
+        import warnings
+
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6's gradebook warns about its own session use on every new submission.
+            warnings.filterwarnings("ignore", message=".*not in session.*")
+            return self.api.autograde(submission.assignment, submission.student, force=True)
 
 
 def recorded_score(root: Path, submission: Submission, db_url: str | None) -> tuple[float, float] | None:
@@ -214,7 +233,6 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
     root = Path(root).resolve()
     cache_dir = root / CACHE
     ledger = Ledger(cache_dir / LEDGER)
-    options = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
     todo = [s for assignment in assignments for s in submissions(root, assignment, students, language)]
     outcomes = [Outcome(s, "skipped") for s in todo if ledger.recorded(s)
                 and (root / "autograded" / s.student / s.assignment).is_dir()]
@@ -233,6 +251,7 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
         to_grade = [s for s in pending if cache.load(cache_dir, s.key) is None]
         ready = [s for s in pending if all(s is not other for other in to_grade)]
         futures = {}
+        record = Recorder(root, db_url)
         if to_grade:
             client = client_for(workers, scheduler)
             for s in to_grade:
@@ -259,10 +278,11 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
                 cache.store(cache_dir, s.key, results)   # this process is the only writer
             elif results is not None:
                 outcome.attention.append(results["task_error"])
-            completed_run = record(root, s, options)
-            if completed_run.returncode != 0:
+            recorded = record(s)
+            if not recorded.get("success"):
                 outcome.status = "failed"
-                outcome.attention.append("nbgrader autograde failed: " + completed_run.stderr.strip()[-500:])
+                outcome.attention.append("nbgrader autograde failed: "
+                                         + (recorded.get("error") or recorded.get("log") or "").strip()[-500:])
             else:
                 ledger.record(s)
                 outcome.attention += attention(cache.load(cache_dir, s.key))

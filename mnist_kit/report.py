@@ -34,10 +34,9 @@ Out, in ``--out`` (default ``<course>/reports/``):
   of the failed checks, one a line; ``detail`` why the student needs attention, in Japanese /
   English, one reason a line.
 
-The grader's incidents (a probe that hung, crashed, tampered…) are not in the grade cells: they
-are read from the results the course keeps by content (``autograder.cache``, in
-``IsolatedGrades.cache_dir``), found again from the autograded files; without that cache, or after
-the grader changed, only what the grade cells and the gradebook say is reported.
+The grader's incidents (a probe that hung, crashed, tampered…) come with the grade cells' data
+(``CellResults.incidents``); for notebooks autograded before the cells carried them, from the
+results the course keeps by content (``autograder.cache``), found again from the autograded files.
 """
 
 from __future__ import annotations
@@ -277,6 +276,7 @@ def kernel_seconds(notebook) -> float | None:
 class NotebookReading:
     """What one autograded notebook says: the grader's checks, problems and times."""
     items: list[str] = field(default_factory=list)     # what its grade cells asked the grader for, in order
+    incidents: list[dict] | None = None                # the grader's, as the grade cells carry them
     checks: list[CheckResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     grader_seconds: float | None = None
@@ -306,6 +306,8 @@ def read_autograded(path: Path, notebook_id: str, timeout: str = "CellTimeoutErr
             continue
         grade_id = meta.get("grade_id", "?")
         reading.items += [item for item in results.get("items", []) if item not in reading.items]
+        if "incidents" in results and reading.incidents is None:   # one grader run per notebook
+            reading.incidents = list(results["incidents"])
         if results.get("seconds") is not None and reading.grader_seconds is None:
             reading.grader_seconds = float(results["seconds"])   # one grader run per notebook, in every cell
         if results.get("failure"):
@@ -380,8 +382,9 @@ def read_submitted_notebook(coursedir, student_id: str, assignment_id: str, note
             if path(coursedir.submitted_directory).is_file() else Text(
             f"提出物に {notebook.name}.ipynb がありません", f"the submission has no {notebook.name}.ipynb"))])
     reading = read_autograded(path(coursedir.autograded_directory), notebook.name, timeout_error(coursedir.config))
-    reading.problems += incident_problems(grader_incidents(coursedir, path(coursedir.autograded_directory).parent,
-                                                           reading.items))
+    incidents = reading.incidents if reading.incidents is not None else \
+        grader_incidents(coursedir, path(coursedir.autograded_directory).parent, reading.items)   # older cells
+    reading.problems += incident_problems(incidents)
     manual = ", ".join(grade.name for grade in notebook.grades if grade.needs_manual_grade)
     if manual:
         reading.problems.append(Problem("ungraded", Text(f"{manual}: 自動採点の点数がありません (手動採点が必要)",

@@ -61,8 +61,9 @@ def package(kind: int, workspace: Path) -> Path | None:
 def build(root: Path, assignment: str, students: int, workspace: Path) -> course.CourseCopy:
     copy = course.CourseCopy(root)
     copy.release(assignment)
+    packages = workspace / f"packages-{root.name}"
     for index in range(students):
-        copy.submit(f"student{index:02d}", assignment, package=package(index, workspace))
+        copy.submit(f"student{index:02d}", assignment, package=package(index, packages))
     return copy
 
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--assignment", default="ps2")
     parser.add_argument("--skip-sequential", action="store_true", help="leave out plain nbgrader autograde")
+    parser.add_argument("--course-only", action="store_true", help="only one student's course against mnist-grade")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     rows = []
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one student's whole course (ps1-ps4): {course_seconds:.1f} s; mnist-grade solutions: {grade_seconds:.1f} s; "
               f"ratio {course_seconds / grade_seconds:.2f}", flush=True)
 
+        if args.course_only:
+            return 0
         for label, workers in (("mnist-course autograde, 1 worker", 1), ("mnist-course autograde, 2 workers", 2)):
             copy = build(workspace / f"w{workers}", args.assignment, args.students, workspace)
             seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=workers, progress=False,

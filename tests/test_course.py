@@ -128,6 +128,43 @@ def test_experiments_default_to_the_small_budget():
             assert "GRADING = bool(os.environ.get(\"NBGRADER_EXECUTION\"))\nif GRADING:\n    FULL = False" in source
 
 
+SEEDS = course.REPO.parent / "shared" / "seeds"   # the course's handouts, 000_….txt to 004_….txt
+
+
+def handout(number: str) -> str:
+    paths = sorted(SEEDS.glob(f"{number}_*.txt"))
+    if not paths:
+        pytest.skip(f"handout {number} not found in {SEEDS}")
+    return paths[0].read_text(encoding="utf-8")
+
+
+def test_a_quoted_handout_heading_is_in_the_handout_cited():
+    # e.g. 001 §8「訓練データの例」: the quoted words must be in handout 001, not in another one.
+    quoted = 0
+    for assignment in course.ASSIGNMENTS:
+        source = "\n".join(cell.source for cell in notebook_of(assignment).cells)
+        for number, words in re.findall(r"\b(\d{3})(?: §\d+)?「([^」]+)」", source):
+            assert words in handout(number), f"{assignment.id}: 「{words}」 is not in handout {number}"
+            quoted += 1
+    assert quoted >= 5   # the check has something to check
+
+
+# The handouts' experiments in the notebooks print their results beside these numbers of the handouts.
+HANDOUT_FIGURES = {
+    "ps2": {"001": ("0.9971", "0.9748", "0.9988", "0.9997")},   # model m (20 epochs), experiments 1 and 2
+    "ps3": {"004": ("0.9414", "0.9468", "0.4187")},             # fit(batch_size=32, epochs=20, validation_split=0.2)
+}
+
+
+@pytest.mark.parametrize("assignment_id", sorted(HANDOUT_FIGURES))
+def test_the_handouts_experiments_stand_beside_the_handouts_numbers(assignment_id):
+    source = "\n".join(cell.source for cell in notebook_of(course.BY_ID[assignment_id]).cells if cell.cell_type == "code")
+    for number, figures in HANDOUT_FIGURES[assignment_id].items():
+        for figure in figures:
+            assert figure in handout(number), f"{figure} is not in handout {number}"
+            assert figure in source, f"{assignment_id} does not print handout {number}'s {figure}"
+
+
 def test_course_points():
     totals = {a.id: sum(c.metadata.nbgrader.points for c in grade_cells(notebook_of(a))) for a in course.ASSIGNMENTS}
     assert totals == {"ps1": 10, "ps2": 20, "ps3": 10, "ps4": 10}

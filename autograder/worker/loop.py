@@ -20,6 +20,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from mnist_kit.runtime import import_tensorflow_quietly  # noqa: E402
 
+# matplotlib's settings before any student code: the next submission graded by a warm worker starts
+# from them again (plt.gray(), for one, makes gray every later image's default colormap).
+MATPLOTLIB_SETTINGS = {key: value for key, value in matplotlib.rcParams.items() if key != "backend"}
+
 # Keras too, before the student's directory is on sys.path; quietly, so that a worker's log
 # holds what the student's code printed. Its runtime starts in main(): a fork server imports this
 # module once and forks workers, which must not inherit TensorFlow's threads.
@@ -168,6 +172,10 @@ def run_probe(probe, workdir, send):
     args = [arguments.load_argument(spec, workdir) for spec in probe.get("args", [])]
     kwargs = {key: arguments.load_argument(spec, workdir) for key, spec in probe.get("kwargs", {}).items()}
     arrays_in = {str(index): (arg.copy(), arg) for index, arg in enumerate(args) if isinstance(arg, np.ndarray)}
+    if probe["kind"] == "figure":
+        # A plot drawn with pyplot's current figure (plt.subplot, plt.imshow) must start on a blank
+        # one, even when an earlier call raised before its figure could be described and closed.
+        describe.close_pyplot_figures()
     value, calls, intact = _call(function, args, kwargs, bool(probe.get("track_to_categorical")))
     kind = probe["kind"]
     if kind == "array":
@@ -247,10 +255,11 @@ def _switch_package(package_parent: str, previous: str | None) -> None:
     """Make ``package_parent``'s ``mnist_tasks`` the one student imports find.
 
     A worker kept warm between gradings (``autograder.sandbox.WarmWorkers``) forgets the previous
-    submission's modules here; a fresh worker only adds the directory to sys.path.
+    submission's modules and matplotlib settings here; a fresh worker only adds the directory to sys.path.
     """
     for name in [name for name in sys.modules if name == "mnist_tasks" or name.startswith("mnist_tasks.")]:
         del sys.modules[name]
+    matplotlib.rcParams.update(MATPLOTLIB_SETTINGS)
     if previous is not None and previous in sys.path:
         sys.path.remove(previous)
     sys.path.insert(0, package_parent)

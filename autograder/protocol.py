@@ -38,6 +38,7 @@ class ArgSpec(TypedDict, total=False):
     history: dict[str, list[float]]  # a plain History.history dict
     keras_history: dict[str, list[float]]   # a keras.callbacks.History holding these values
     dense_model: DenseModelSpec
+    no_dense_model: list[int]        # input shape of a Conv2D model with no Dense layer at all
     small_model: SmallModelEnding    # a 784-16-10 model ending this way, for compile_model
 
 
@@ -139,6 +140,7 @@ class Outcome(TypedDict, total=False):
     to_categorical_calls: int
     # the other statuses
     error_type: str
+    error_builtins: list[str]        # "error": Python's exception classes it derives from (its real MRO)
     message: str
     where: str | None                # "file.py:line" in the student's code
     module: str

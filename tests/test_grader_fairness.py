@@ -40,6 +40,8 @@ def add_channel_axis(images):
 
 
 def one_hot(labels, num_classes=10):
+    if np.any((labels < 0) | (labels >= num_classes)):
+        raise ValueError(f"labels must be in 0..{num_classes - 1}")
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
@@ -61,6 +63,8 @@ def add_channel_axis(images):
 
 
 def one_hot(labels, num_classes=10):
+    if not np.all((0 <= labels) & (labels < num_classes)):
+        raise ValueError("label out of range")
     return (labels[:, None] == np.arange(num_classes)).astype(np.float32)
 
 
@@ -83,9 +87,15 @@ def add_channel_axis(images):
     return np.reshape(images, images.shape + (1,))
 
 
+class LabelError(ValueError):
+    """A ValueError of the module's own: what the docstring promises, more precisely."""
+
+
 def one_hot(labels, num_classes=10):
     encoded = np.zeros((len(labels), num_classes), dtype="float32")
     for row, label in enumerate(labels):
+        if not 0 <= label < num_classes:
+            raise LabelError(f"label {label} at row {row} is not in 0..{num_classes - 1}")
         encoded[row, int(label)] = 1
     return encoded
 

@@ -91,7 +91,11 @@ def test_missing_function(tmp_path, fork_server):
 
 
 def test_wrong_return_type(tmp_path, fork_server):
-    broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n    return [[0.0] * num_classes]\n", "")
+    # It keeps one_hot's one promise about errors (a ValueError out of range): every check it loses
+    # is lost to the list it returns.
+    broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n"
+                        "    if labels.min() < 0 or labels.max() >= num_classes:\n        raise ValueError(labels)\n"
+                        "    return [[0.0] * num_classes]\n", "")
     report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "one_hot", "returned a builtins.list, expected a numpy.ndarray")
 

@@ -30,7 +30,8 @@ def edit(name, replacements, subjects, fragment, caught_by=None):
 
 
 def _public_one_hot_answers() -> str:
-    """Source of the list of public one_hot inputs (labels, num_classes), as a student could copy them."""
+    """Source of the list of public one_hot inputs (labels, num_classes), as a student could copy them:
+    those with an answer (not the out-of-range labels)."""
     answers = set()
     for check in select(only=["one_hot"]):
         if check.hidden:
@@ -38,13 +39,32 @@ def _public_one_hot_answers() -> str:
         for probe in check.probes:
             labels = next(iter(probe["arrays"].values()))
             classes = probe.get("kwargs", {}).get("num_classes", {}).get("value", 10)
-            answers.add((tuple(int(label) for label in labels), classes))
+            if 0 <= labels.min() and labels.max() < classes:
+                answers.add((tuple(int(label) for label in labels), classes))
     return repr(sorted(answers))
 
 
 # Replaced whole because their mutants were written otherwise: a smaller edit would be another program.
 NORMALIZE = "np.asarray(images, dtype=np.float32) / np.float32(255.0)"
 FLATTEN = "count = images.shape[0]\n    return images.reshape(count, int(np.prod(images.shape[1:])))"
+ONE_HOT_RANGE_CHECK = """\
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"ラベルは 0..{num_classes - 1} の範囲である必要があります / "
+            f"labels must lie in 0..{num_classes - 1}; got {labels.min()}..{labels.max()}"
+        )
+"""
+NO_DENSE_CHECK = """\
+    if dense is None:
+        raise ValueError("Dense 層がありません / the model has no Dense layer")
+"""
+WIDTH_CHECK = """\
+    if kernel.shape[0] != IMAGE_SIDE * IMAGE_SIDE:
+        raise ValueError(
+            f"最初の Dense 層の入力が {kernel.shape[0]} 個です (784 が必要) / "
+            f"the first Dense layer takes {kernel.shape[0]} inputs, not 784"
+        )
+"""
 
 MUTANTS = [
     # --- normalize ---------------------------------------------------------------------------------
@@ -90,6 +110,26 @@ def one_hot(labels, num_classes=10):
         encoded[row, int(label) - 1] = 1.0
     return encoded
 ''', ["one_hot"], "one column off (off by one)"),
+    edit("one_hot without the range check", [("preprocessing", ONE_HOT_RANGE_CHECK, "")],
+         ["one_hot"], "label 10 (num_classes=10): raised IndexError (preprocessing.py:", caught_by="ValueError"),
+    edit("one_hot checks labels past the end only (a negative label wraps round)",
+         [("preprocessing", "labels.min() < 0 or labels.max() >= num_classes", "labels.max() >= num_classes")],
+         ["one_hot"], "label -1 (num_classes=10): returned normally, expected a ValueError. NumPy's indexing",
+         caught_by="ValueError"),
+    edit("one_hot's range check is off by one (labels.max() > num_classes)",
+         [("preprocessing", "labels.max() >= num_classes", "labels.max() > num_classes")],
+         ["one_hot"], "label 10 (num_classes=10): raised IndexError", caught_by="ValueError"),
+    edit("one_hot raises IndexError for labels outside the range",
+         [("preprocessing", "        raise ValueError(\n            f\"ラベルは", "        raise IndexError(\n            f\"ラベルは")],
+         ["one_hot"], "label 10 (num_classes=10): raised IndexError (preprocessing.py:", caught_by="ValueError"),
+    edit("one_hot raises a class of its own named ValueError",
+         [("preprocessing", "import numpy as np\n",
+           "import numpy as np\n\n\nclass ValueError(Exception):   # the module's own, in place of Python's\n"
+           '    """Bad input."""\n')],
+         ["one_hot"], "raised a class of its own named ValueError (preprocessing.py:", caught_by="ValueError"),
+    edit("one_hot raises ValueError whatever it is given", [("preprocessing", ONE_HOT_RANGE_CHECK, """\
+    raise ValueError("not done yet")
+""")], ["one_hot"], "for valid labels in 0..9 too: raise ValueError for labels outside 0..num_classes-1, and only"),
     mutant("one_hot hard-coded for the public inputs", "preprocessing", f'''
 PUBLIC_INPUTS = {_public_one_hot_answers()}
 
@@ -512,6 +552,15 @@ def plot_first_layer_weights(model, columns=4):
         axes.axis("off")
     return figure
 ''', ["plot_first_layer_weights"], "reshaped row by row"),
+    edit("plot_first_layer_weights without the check for a Dense layer", [("plots", NO_DENSE_CHECK, "")],
+         ["plot_first_layer_weights"], "a model with no Dense layer (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten): "
+                                       "raised AttributeError (plots.py:", caught_by="ValueError"),
+    edit("plot_first_layer_weights draws a first Dense layer of any width, resized to 28×28",
+         [("plots", WIDTH_CHECK, ""),
+          ("plots", "kernel[:, unit].reshape(IMAGE_SIDE, IMAGE_SIDE)", "np.resize(kernel[:, unit], (IMAGE_SIDE, IMAGE_SIDE))")],
+         ["plot_first_layer_weights"], "a model whose first Dense layer takes 100 inputs (Input(10, 10) → Flatten → "
+                                       "Dense(16) → Dense(10)): returned normally, expected a ValueError",
+         caught_by="ValueError"),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.core import Check, Evidence, Text, Verdict
+from autograder.core import Check, Evidence, Text, Verdict, raises_value_error
 
 FIGURE = "matplotlib.figure.Figure"
 RED = "#ff0000"
@@ -198,7 +198,36 @@ def _weights_checks():
               title_ja="plot_first_layer_weights: 16 ユニットそれぞれの重みを 28×28 で、4 列に"),
         Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide],
               images(wide, (2, 8))),
+        _undrawable_models_check(default),
     ]
+
+
+def _undrawable_models_check(default) -> Check:
+    """The docstring's promise: a model with no Dense layer, or whose first Dense layer does not take
+    the 784 pixels, raises ValueError; the drawable model of ``default`` (the same probe) must not."""
+    kernel = np.random.default_rng(SEED + 2).normal(size=(100, 16)).astype(np.float32)
+    narrow = _figure_probe("plot_first_layer_weights.narrow", "plot_first_layer_weights",
+                           [{"dense_model": {"input_shape": [10, 10], "units": 16, "kernel": "weights.narrow.npy"}}],
+                           arrays={"weights.narrow.npy": kernel})
+    no_dense = _figure_probe("plot_first_layer_weights.no_dense", "plot_first_layer_weights",
+                             [{"no_dense_model": [28, 28, 1]}])
+    cases = [(no_dense["id"], Text("Dense 層のないモデル (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten)",
+                                   "a model with no Dense layer (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten)"), None),
+             (narrow["id"], Text("最初の Dense 層の入力が 100 個のモデル (Input(10, 10) → Flatten → Dense(16) → Dense(10))",
+                                 "a model whose first Dense layer takes 100 inputs (Input(10, 10) → Flatten → Dense(16) "
+                                 "→ Dense(10))"), None)]
+    valid = (default["id"], Text("描けるモデル (最初の Dense 層が 784 個の入力を取る)",
+                                 "a model it can draw (its first Dense layer takes the 784 pixels)"))
+    rule = Text("Dense 層がないとき、または最初の Dense 層の入力が 784 個でないときにだけ ValueError を送出してください。",
+                "raise ValueError when the model has no Dense layer or its first one does not take 784 inputs, "
+                "and only then.")
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        return raises_value_error(evidence, valid, cases, rule)
+    return Check("plot_first_layer_weights: a model with no Dense layer, or a first Dense layer not taking 784 inputs, "
+                 "raises ValueError", "plot_first_layer_weights", 1.0, [default, no_dense, narrow], evaluate,
+                 title_ja="plot_first_layer_weights: Dense 層がない、または最初の Dense 層の入力が 784 個でないモデルは "
+                          "ValueError")
 
 
 def checks() -> list[Check]:

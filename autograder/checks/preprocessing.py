@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder import sources
-from autograder.core import Check, Evidence, Text, Verdict, compare_arrays
+from autograder.core import Check, Evidence, Text, Verdict, compare_arrays, raises_value_error
 
 PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
 
@@ -162,7 +162,7 @@ def checks() -> list[Check]:
 
         # one_hot
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
-        probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
+        probe = labels_probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
         expected = np.eye(10, dtype=np.float32)[labels]
         result.append(_array_check(Text("ランダムなラベル → 1.0 を 1 つずつ持つ (N, 10) の float32", "random labels → (N, 10) float32 rows with one 1.0"), "one_hot",
                                    probe, expected, hidden, mistakes=_one_hot_mistakes(expected),
@@ -175,6 +175,8 @@ def checks() -> list[Check]:
         classes_check = _array_check(Text(f"num_classes={classes} → (N, {classes})", f"num_classes={classes} → (N, {classes})"), "one_hot", probe,
                                      expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32)
         result.append(classes_check)
+        # Its own generator: drawing from rng here would change the inputs of the checks below.
+        result.append(_out_of_range_check(np.random.default_rng([seed, 1]), tag, hidden, labels_probe, count))
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
             handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
@@ -200,6 +202,48 @@ def checks() -> list[Check]:
         result.append(_array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
     return result
+
+
+def _out_of_range_check(rng, tag, hidden, valid_probe, count) -> Check:
+    """The docstring's promise: a label outside 0..num_classes-1 raises ValueError. The public check
+    tries the first label past the end (10) and -1, which NumPy's indexing would wrap round to the last
+    column without a word; the hidden one a random num_classes, at random positions."""
+    if hidden:
+        classes = int(rng.integers(11, 16))
+        past_end = rng.integers(0, classes, size=count).astype(np.int64)
+        past_end[rng.integers(count)] = classes
+        negative = rng.integers(0, classes, size=count).astype(np.int64)
+        negative[rng.integers(count)] = -int(rng.integers(1, 4))
+    else:
+        classes = 10
+        past_end, negative = np.array([3, 10, 1], np.uint8), np.array([2, -1, 5], np.int64)
+    kwargs = {"kwargs": {"num_classes": {"value": classes}}} if hidden else {}
+    cases = []
+    for name, labels in (("past_end", past_end), ("negative", negative)):
+        probe = _probe(f"one_hot.{tag}.{name}", "one_hot", {"labels": labels}, **kwargs)
+        bad = int(labels.max()) if name == "past_end" else int(labels.min())
+        case = Text(f"ラベル {bad} (num_classes={classes})", f"label {bad} (num_classes={classes})")
+        hint = None if name == "past_end" else Text(
+            f"NumPy の添字では {bad} が後ろから数えた列になり、黙って 1.0 が置かれます。負のラベルも確かめてください。",
+            f"NumPy's indexing takes {bad} for a column counted from the end and sets it without a word: "
+            "check for negative labels too.")
+        cases.append((probe, case, hint))
+    rule = Text("0..num_classes-1 の範囲外のラベルにだけ ValueError を送出してください。",
+                "raise ValueError for labels outside 0..num_classes-1, and only for those.")
+    valid_input = Text("0..9 の正しいラベル", "valid labels in 0..9")
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        # valid_probe is the value check's own (same id): the student's code is not called again.
+        return raises_value_error(evidence, (valid_probe["id"], valid_input),
+                                  [(probe["id"], case, hint) for probe, case, hint in cases], rule)
+    if hidden:
+        name = Text("0..num_classes-1 の範囲外のラベルは ValueError",
+                    "labels outside 0..num_classes-1 raise ValueError") + HIDDEN
+    else:
+        name = Text("0..num_classes-1 の範囲外のラベル (10 と -1) は ValueError",
+                    "labels outside 0..num_classes-1 (10 and -1) raise ValueError")
+    return Check(f"one_hot: {name.en}", "one_hot", 1.0, [valid_probe, *(probe for probe, _, _ in cases)], evaluate,
+                 hidden=hidden, title_ja=f"one_hot: {name.ja}")
 
 
 def _without_to_categorical(value_checks: list[Check]) -> Check:

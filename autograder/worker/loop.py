@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.abc
 import json
@@ -134,11 +135,27 @@ def _where(error) -> str | None:
     return f"{os.path.basename(student[-1].filename)}:{student[-1].lineno}" if student else None
 
 
+# Python's own exception classes, taken before any student code runs; a tuple, which nothing can change.
+BUILTIN_ERRORS = tuple((value, name) for name, value in vars(builtins).items()
+                       if isinstance(value, type) and issubclass(value, BaseException) and value.__name__ == name)
+
+
+def _builtin_errors(kind) -> list[str]:
+    """Python's own exception classes that ``kind`` derives from, read from its real MRO: a check
+    that asks for a ValueError accepts a subclass of it, and no class of the student's own merely
+    named "ValueError"."""
+    try:
+        mro = vars(type)["__mro__"].__get__(kind, type(kind))
+        return [name for cls in mro for builtin, name in BUILTIN_ERRORS if cls is builtin]
+    except BaseException:
+        return []
+
+
 def _error(error):
     kind = type(error)
     return {"status": "not_implemented" if issubclass(kind, NotImplementedError) else "error",
             "error_type": text(type.__getattribute__(kind, "__name__")), "message": text(error, MAX_TRACE),
-            "where": _where(error)}
+            "where": _where(error), "error_builtins": _builtin_errors(kind)}
 
 
 def _import_error(error, module):

@@ -6,6 +6,8 @@ hidden checks use other seeds and sizes than the public ones.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from autograder import sources
@@ -113,6 +115,7 @@ def _one_hot_mistakes(encoded):
 
 def checks() -> list[Check]:
     result = []
+    at_course_size = {check.subject: check for check in _course_size_checks()}
     for hidden, seed in ((False, PUBLIC_SEED), (True, HIDDEN_SEED)):
         rng = np.random.default_rng(seed)
         tag = "hidden" if hidden else "public"
@@ -138,6 +141,8 @@ def checks() -> list[Check]:
         result.append(_array_check(Text("どんな形もそのまま保つ", "any shape is kept"), "normalize", probe,
                                    other_shape.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(other_shape), exact_dtype=np.float32))
+        if not hidden:
+            result.append(at_course_size["normalize"])
 
         # flatten
         images = _images(rng, count)
@@ -150,6 +155,8 @@ def checks() -> list[Check]:
         result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "flatten", probe,
                                    floats.reshape(count, 784), hidden, mistakes=_flatten_mistakes(floats),
                                    exact_dtype=np.float32))
+        if not hidden:
+            result.append(at_course_size["flatten"])
 
         # add_channel_axis
         images = _images(rng, count)
@@ -159,6 +166,8 @@ def checks() -> list[Check]:
         probe = _probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
         result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "add_channel_axis", probe,
                                    floats[..., np.newaxis], hidden, exact_dtype=np.float32))
+        if not hidden:
+            result.append(at_course_size["add_channel_axis"])
 
         # one_hot
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
@@ -186,6 +195,7 @@ def checks() -> list[Check]:
                                          exact_dtype=np.float32)
             result.append(handout_check)
             result.append(_without_to_categorical([handout_check, classes_check]))
+            result.append(at_course_size["one_hot"])
 
         # labels_from_scores
         logits = rng.normal(size=(count, 10)).astype(np.float32)
@@ -201,7 +211,98 @@ def checks() -> list[Check]:
         probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
         result.append(_array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
+        if not hidden:
+            result.append(at_course_size["labels_from_scores"])
     return result
+
+
+# The sizes the course feeds these functions (ps1–ps4): all 60,000 training labels, the 10,000 test
+# images, a model's (10000, 10) scores for them. The data is seeded random data of MNIST's shapes and
+# dtypes, not MNIST itself: grading preprocessing then needs no data file (students grade offline; the
+# grader reads MNIST only to train), and random pixels take every value 0..255 everywhere, where MNIST's
+# are mostly 0. The images are the 10,000 test images rather than the 60,000 training ones: normalize's
+# answer for those is 188 MB of float32, beyond what a worker reports (describe.MAX_RESULT_BYTES,
+# 64 MB), and comparing 47 million values would cost the grader gigabytes. flatten and add_channel_axis
+# get the same 10,000 images, as they do x_test in the course.
+COURSE_SEED = 60_000
+TEST_IMAGES, TRAINING_LABELS = 10_000, 60_000
+AT_COURSE_SIZE = Text("MNIST の大きさ ", "at MNIST's size ")
+# Outcomes that say nothing about the size (nor does one repeated from an earlier probe): the message
+# is the one every other check of the function gives.
+NOT_ABOUT_SIZE = frozenset({"not_implemented", "missing", "unreadable", "import_error", "tampered"})
+
+
+@functools.lru_cache(maxsize=2)
+def _course_data(rolled: bool = False) -> dict[str, np.ndarray]:
+    """Made once per process, as the catalog is built anew for every selection of checks; ``rolled``:
+    every row moved down by one (the last first), for the twins."""
+    if rolled:
+        return {name: np.roll(array, 1, axis=0) for name, array in _course_data().items()}
+    rng = np.random.default_rng(COURSE_SEED)
+    logits = rng.normal(scale=3.0, size=(TEST_IMAGES, 10))
+    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return {"images": _images(rng, TEST_IMAGES), "labels": rng.integers(0, 10, size=TRAINING_LABELS).astype(np.uint8),
+            "scores": scores.astype(np.float32)}
+
+
+def _course_size_checks() -> list[Check]:
+    """Each function once at the size the course uses it, public, with its twin at grading."""
+    shape = f"({TEST_IMAGES}, 28, 28) uint8"
+    images_ja, images_en = f"画像 {TEST_IMAGES:,} 枚 {shape}", f"{TEST_IMAGES:,} images {shape}"
+    images_where = Text(f"({images_ja}) で: ", f"({images_en}): ")
+    return [
+        _course_size_check(Text(f"MNIST の大きさで、{images_ja} → float32", f"at MNIST's size, {images_en} → float32"),
+                           "normalize", "images", lambda images: images.astype(np.float32) / np.float32(255),
+                           images_where, _normalize_mistakes, exact_dtype=np.float32),
+        _course_size_check(Text(f"MNIST の大きさで、{images_ja} → ({TEST_IMAGES}, 784)",
+                                f"at MNIST's size, {images_en} → ({TEST_IMAGES}, 784)"),
+                           "flatten", "images", lambda images: images.reshape(TEST_IMAGES, 784),
+                           images_where, _flatten_mistakes, exact_dtype=np.uint8),
+        _course_size_check(Text(f"MNIST の大きさで、{images_ja} → ({TEST_IMAGES}, 28, 28, 1)",
+                                f"at MNIST's size, {images_en} → ({TEST_IMAGES}, 28, 28, 1)"),
+                           "add_channel_axis", "images", lambda images: images[..., np.newaxis],
+                           images_where, exact_dtype=np.uint8),
+        _course_size_check(Text(f"MNIST の大きさで、学習用ラベル {TRAINING_LABELS:,} 個すべて ({TRAINING_LABELS},) uint8 "
+                                f"→ ({TRAINING_LABELS}, 10) float32",
+                                f"at MNIST's size, all {TRAINING_LABELS:,} training labels ({TRAINING_LABELS},) uint8 "
+                                f"→ ({TRAINING_LABELS}, 10) float32"),
+                           "one_hot", "labels", lambda labels: np.eye(10, dtype=np.float32)[labels],
+                           Text(f"(学習用ラベル {TRAINING_LABELS:,} 個) で: ", f"(all {TRAINING_LABELS:,} training labels): "),
+                           lambda labels: _one_hot_mistakes(np.eye(10, dtype=np.float32)[labels]), exact_dtype=np.float32),
+        _course_size_check(Text(f"MNIST の大きさで、テスト画像 {TEST_IMAGES:,} 枚分の softmax の確率 ({TEST_IMAGES}, 10) float32 "
+                                f"→ ({TEST_IMAGES},) の整数クラス",
+                                f"at MNIST's size, softmax probabilities for {TEST_IMAGES:,} test images ({TEST_IMAGES}, 10) "
+                                f"float32 → ({TEST_IMAGES},) integer classes"),
+                           "labels_from_scores", "scores", lambda scores: scores.argmax(axis=1),
+                           Text(f"(スコア ({TEST_IMAGES}, 10)) で: ", f"(scores ({TEST_IMAGES}, 10)): "),
+                           integer_dtype=True),
+    ]
+
+
+def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lambda _: [], **compare) -> Check:
+    """``data``: which of _course_data() the function is given. ``answer(input)`` and ``mistakes(input)``
+    are computed when the check concludes, not whenever the catalog is built."""
+    probe = _probe(f"{task}.course_size", task, {data: _course_data()[data]})
+    twin, _ = _twin(probe, {data: _course_data(rolled=True)[data]}, None)
+
+    def at_size(evidence: Evidence, checked, hinted: bool) -> Verdict:
+        given = next(iter(checked["arrays"].values()))
+
+        def hints():   # made only for a wrong answer
+            yield from mistakes(given) if hinted else ()
+        verdict = _array_verdict(evidence, checked, answer(given), True, hints(), compare)
+        result = evidence.result(checked["id"])
+        if verdict.fraction == 1 or result.get("status") in NOT_ABOUT_SIZE or result.get("repeated"):
+            return verdict
+        return Verdict(verdict.fraction, AT_COURSE_SIZE + where + verdict.message)
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        verdict = at_size(evidence, probe, hinted=True)
+        if verdict.fraction < 1 or twin["id"] not in evidence.results:
+            return verdict
+        confirmed = at_size(evidence, twin, hinted=False)
+        return verdict if confirmed.fraction == 1 else Verdict(0.0, HARD_CODED + confirmed.message)
+    return Check(f"{task}: {name.en}", task, 1.0, [probe], evaluate, confirmations=[twin], title_ja=f"{task}: {name.ja}")
 
 
 def _out_of_range_check(rng, tag, hidden, valid_probe, count) -> Check:

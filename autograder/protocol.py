@@ -136,7 +136,7 @@ class Outcome(TypedDict, total=False):
     kind: str                        # kind "loss": "instance", "string", "function" or "other"
     is_early_stopping: bool          # kind "callback"
     settings: dict[str, Any]         # kind "callback": the EarlyStopping's settings
-    axes: list[dict[str, Any]]       # kind "figure"
+    axes: list[dict[str, Any]]       # kind "figure"; an image's "cmap_colors": its colormap sampled as RGBA
     to_categorical_calls: int
     # the other statuses
     error_type: str

@@ -576,6 +576,10 @@ def plot_predictions(images, predicted, true, count=50, columns=5):
         axes.axis("off")
     return figure
 ''', ["plot_predictions"], "passes the images flattened, shape (N, 784)"),
+    edit("plot_predictions draws in viridis (no cmap)",
+         [("plots", '(IMAGE_SIDE, IMAGE_SIDE)), cmap="gray")', "(IMAGE_SIDE, IMAGE_SIDE)))")],
+         ["plot_predictions"], "panel 0 is drawn with the colormap 'viridis', not in gray levels. Draw it with "
+                               'a gray colormap such as cmap="gray"'),
     mutant("plot_predictions ignores columns", "plots", '''
 def plot_predictions(images, predicted, true, count=50, columns=5):
     shown = min(count, len(images))
@@ -617,6 +621,9 @@ def plot_first_layer_weights(model, columns=4):
         axes.axis("off")
     return figure
 ''', ["plot_first_layer_weights"], "reshaped row by row"),
+    edit("plot_first_layer_weights draws in coolwarm",
+         [("plots", 'reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray")', 'reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="coolwarm")')],
+         ["plot_first_layer_weights"], "unit 0 is drawn with the colormap 'coolwarm', not in gray levels"),
     edit("plot_first_layer_weights without the check for a Dense layer", [("plots", NO_DENSE_CHECK, "")],
          ["plot_first_layer_weights"], "a model with no Dense layer (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten): "
                                        "raised AttributeError (plots.py:", caught_by="ValueError"),

@@ -32,6 +32,27 @@ def _has_series(axes, values):
     return any(len(line["y"]) == len(values) and np.allclose(line["y"], values) for line in axes["lines"])
 
 
+def _not_gray(image, what: Text) -> Verdict | None:
+    """None when ``image`` is drawn in gray levels, as the docstrings ask: every color the worker sampled
+    along its colormap has R == G == B, and not all are the same gray. Which gray colormap, reversed
+    or not, with vmin/vmax or without, is the student's choice."""
+    colors = image.get("cmap_colors")
+    name = image.get("cmap")
+    advice = Text('cmap="gray" などの灰色のカラーマップで描いてください ("binary"、"Greys"、"gray_r" も灰色です)。',
+                  ' Draw it with a gray colormap such as cmap="gray" ("binary", "Greys" and "gray_r" are gray too).')
+    if not isinstance(colors, list) or not colors:
+        return Verdict(0.0, Text(f"{what.ja}のカラーマップ {name!r} は matplotlib のカラーマップのクラス "
+                                 "(LinearSegmentedColormap、ListedColormap) ではないため、色を確かめられません。",
+                                 f"{what.en} is drawn with the colormap {name!r}, which is not of matplotlib's colormap "
+                                 "classes (LinearSegmentedColormap, ListedColormap): its colors cannot be checked.")
+                       + advice)
+    gray = all(isinstance(color, list) and len(color) == 4 and color[0] == color[1] == color[2] for color in colors)
+    if not gray or len({color[0] for color in colors}) < 2:
+        return Verdict(0.0, Text(f"{what.ja}はカラーマップ {name!r} で描かれていて、灰色の濃淡ではありません。",
+                                 f"{what.en} is drawn with the colormap {name!r}, not in gray levels.") + advice)
+    return None
+
+
 def _history_checks():
     with_val = _figure_probe("plot_history.validation", "plot_history", [{"keras_history": WITH_VALIDATION}])
     # The contract takes a History or its .history dict: this probe passes the plain dict.
@@ -119,9 +140,12 @@ def _predictions_checks():
                                       f"grid {axes[0]['grid']}, expected {list(shape)} (rows, columns).")
             for index, panel in enumerate(axes[:count]):
                 shown = panel["images"]
-                if len(shown) != 1 or shown[0]["shape"] != [28, 28] or shown[0]["cmap"] != "gray":
+                if len(shown) != 1 or shown[0]["shape"] != [28, 28]:
                     return Verdict.failed(f"{index} 番目のパネルが 28×28 のグレースケール画像ではありません。",
                                           f"panel {index} is not one 28×28 grayscale image.")
+                colored = _not_gray(shown[0], Text(f"{index} 番目のパネル", f"panel {index}"))
+                if colored:
+                    return colored
                 if not np.allclose(shown[0]["data"], images[index], atol=1e-5):
                     return Verdict.failed(f"{index} 番目のパネルの画像が images[{index}] ではありません。",
                                           f"panel {index} does not show images[{index}].")
@@ -183,9 +207,12 @@ def _weights_checks():
                                       f"grid {axes[0]['grid']}, expected {list(shape)}.")
             for unit, panel in enumerate(axes):
                 shown = panel["images"]
-                if len(shown) != 1 or shown[0]["shape"] != [28, 28] or shown[0]["cmap"] != "gray":
+                if len(shown) != 1 or shown[0]["shape"] != [28, 28]:
                     return Verdict.failed(f"ユニット {unit} が 28×28 のグレースケール画像ではありません。",
                                           f"unit {unit} is not drawn as one 28×28 grayscale image.")
+                colored = _not_gray(shown[0], Text(f"ユニット {unit} ", f"unit {unit}"))
+                if colored:
+                    return colored
                 if not np.allclose(shown[0]["data"], kernel[:, unit].reshape(28, 28), atol=1e-5):
                     return Verdict.failed(f"ユニット {unit} の画像が重み kernel[:, {unit}] ではありません (行順 28×28)。",
                                           f"unit {unit} does not show kernel[:, {unit}] reshaped row by row to 28×28.")

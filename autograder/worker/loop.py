@@ -88,7 +88,8 @@ def warm_up(workdir):
     figure = Figure()
     axes = figure.add_subplot(1, 1, 1)
     axes.plot([1, 2], [0.5, 0.25], label="train")
-    axes.imshow(np.zeros((2, 2)), cmap="gray")
+    axes.imshow(np.zeros((2, 2)), cmap="gray")                  # a LinearSegmentedColormap
+    figure.add_subplot(1, 2, 2).imshow(np.zeros((2, 2)))        # viridis: a ListedColormap
     axes.set_title("0", backgroundcolor="red")
     axes.legend()
     axes.axis("off")

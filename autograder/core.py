@@ -138,6 +138,51 @@ def failure_verdict(result: Outcome, expected_type: str | None = None) -> Verdic
     return None
 
 
+def raises_value_error(evidence: Evidence, valid: tuple[str, Text], cases: list[tuple[str, Text, Text | None]],
+                       rule: Text) -> Verdict:
+    """A docstring's promise of a ValueError, kept: each of ``cases`` ((probe id, its input as a message
+    names it, a hint when it returned normally or None)) raised a ValueError (or a subclass: the worker
+    reads the error's real classes), and the ``valid`` probe (its id, its input) did not raise, since a
+    function that raises whatever it is given keeps no promise. ``rule``: when to raise, for the messages."""
+    valid_id, valid_input = valid
+    result = evidence.result(valid_id)
+    if result.get("status") == "error":
+        where = f" ({result['where']})" if result.get("where") else ""
+        kind = result.get("error_type", "Error")
+        return Verdict(0.0, Text(f"{valid_input.ja}でも {kind} が発生しました{where}。", f"raised {kind}{where} for "
+                                 f"{valid_input.en} too: ") + rule)
+    problem = failure_verdict(result)
+    if problem:
+        return problem
+    for probe_id, case, hint in cases:
+        verdict = _value_error_verdict(evidence.result(probe_id), case, hint, rule)
+        if verdict.fraction < 1:
+            return verdict
+    return Verdict.passed()
+
+
+def _value_error_verdict(result: Outcome, case: Text, hint: Text | None, rule: Text) -> Verdict:
+    status = result.get("status")
+    if status == "ok":
+        return Verdict(0.0, Text(f"{case.ja} で例外が発生せず、値が返されました (期待: ValueError)。",
+                                 f"{case.en}: returned normally, expected a ValueError. ") + (hint or rule))
+    if status == "error":
+        builtin = result.get("error_builtins")
+        if isinstance(builtin, list) and "ValueError" in builtin:
+            return Verdict.passed()
+        where = f" ({result['where']})" if result.get("where") else ""
+        kind = result.get("error_type", "Error")
+        if kind == "ValueError":
+            return Verdict.failed(f"{case.ja} で独自に定義した ValueError という名前のクラスが送出されました{where}。"
+                                  "Python の ValueError (またはその派生クラス) を送出してください。",
+                                  f"{case.en}: raised a class of its own named ValueError{where}, which is not "
+                                  "Python's ValueError nor derived from it.")
+        return Verdict(0.0, Text(f"{case.ja} で {kind} が発生しました{where} (期待: ValueError)。",
+                                 f"{case.en}: raised {kind}{where}, expected a ValueError. ") + rule)
+    problem = failure_verdict(result) or Verdict.failed(f"不明な結果です ({status})。", f"unexpected outcome ({status}).")
+    return Verdict(0.0, Text(f"{case.ja}: ", f"{case.en}: ") + problem.message)
+
+
 EXIT_HINT = Text(" (sys.exit() や exit() はプログラムを終了させます。値を return してください。)",
                  " (sys.exit() and exit() end the program: return a value instead.)")
 
@@ -206,6 +251,9 @@ def compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact_dtype=None
                               f"dtype {actual.dtype}, expected an integer dtype.")
     if actual.dtype.kind not in "biuf":
         return Verdict.failed(f"dtype {actual.dtype} は数値ではありません。", f"dtype {actual.dtype} is not numeric.")
+    if np.array_equal(actual, expected):
+        # Equal values are close: the float64 copies below cost MNIST-sized answers hundreds of megabytes.
+        return Verdict.passed()
     wrong = ~np.isclose(actual.astype(np.float64), expected.astype(np.float64), rtol=1e-6, atol=atol)
     if wrong.any():
         first = tuple(int(i) for i in np.argwhere(wrong)[0])

@@ -38,6 +38,7 @@ class ArgSpec(TypedDict, total=False):
     history: dict[str, list[float]]  # a plain History.history dict
     keras_history: dict[str, list[float]]   # a keras.callbacks.History holding these values
     dense_model: DenseModelSpec
+    no_dense_model: list[int]        # input shape of a Conv2D model with no Dense layer at all
     small_model: SmallModelEnding    # a 784-16-10 model ending this way, for compile_model
 
 
@@ -146,10 +147,11 @@ class Outcome(TypedDict, total=False):
     kind: str                        # kind "loss": "instance", "string", "function" or "other"
     is_early_stopping: bool          # kind "callback"
     settings: dict[str, Any]         # kind "callback": the EarlyStopping's settings
-    axes: list[dict[str, Any]]       # kind "figure"
+    axes: list[dict[str, Any]]       # kind "figure"; an image's "cmap_colors": its colormap sampled as RGBA
     to_categorical_calls: int
     # the other statuses
     error_type: str
+    error_builtins: list[str]        # "error": Python's exception classes it derives from (its real MRO)
     message: str
     where: str | None                # "file.py:line" in the student's code
     module: str

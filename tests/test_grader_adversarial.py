@@ -457,6 +457,8 @@ def _hard_coded_source() -> str:
         for probe in check.probes:
             (array,) = probe["arrays"].values()
             classes = probe.get("kwargs", {}).get("num_classes", {}).get("value", 10)
+            if len(array) > 1000 or (probe["task"] == "one_hot" and not 0 <= array.min() <= array.max() < classes):
+                continue   # answers at MNIST's size would not fit in a source file; labels out of range have none
             key = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest() + repr((array.shape, classes))
             answer = array.astype(np.float32) / 255 if probe["task"] == "normalize" \
                 else np.eye(classes, dtype=np.float32)[array]

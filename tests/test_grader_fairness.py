@@ -40,6 +40,8 @@ def add_channel_axis(images):
 
 
 def one_hot(labels, num_classes=10):
+    if np.any((labels < 0) | (labels >= num_classes)):
+        raise ValueError(f"labels must be in 0..{num_classes - 1}")
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
@@ -61,6 +63,8 @@ def add_channel_axis(images):
 
 
 def one_hot(labels, num_classes=10):
+    if not np.all((0 <= labels) & (labels < num_classes)):
+        raise ValueError("label out of range")
     return (labels[:, None] == np.arange(num_classes)).astype(np.float32)
 
 
@@ -83,9 +87,15 @@ def add_channel_axis(images):
     return np.reshape(images, images.shape + (1,))
 
 
+class LabelError(ValueError):
+    """A ValueError of the module's own: what the docstring promises, more precisely."""
+
+
 def one_hot(labels, num_classes=10):
     encoded = np.zeros((len(labels), num_classes), dtype="float32")
     for row, label in enumerate(labels):
+        if not 0 <= label < num_classes:
+            raise LabelError(f"label {label} at row {row} is not in 0..{num_classes - 1}")
         encoded[row, int(label)] = 1
     return encoded
 
@@ -293,6 +303,113 @@ def plot_first_layer_weights(model, columns=4):
         ax.set_yticks([])
     return fig
 '''}, ["plot_history", "plot_predictions", "plot_first_layer_weights"]),
+    # The docstrings ask for images in gray levels: any gray colormap, reversed or not, set in any way.
+    alternative("plots on pyplot's current figure: plt.subplot, plt.imshow, cmap 'binary' / 'Greys' with vmin/vmax", {
+        "plots": '''
+import matplotlib.pyplot as plt
+
+
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    rows = (shown + columns - 1) // columns
+    for i in range(shown):
+        plt.subplot(rows, columns, i + 1)
+        plt.imshow(images[i].reshape(28, 28), cmap="binary")   # black digits on white
+        if predicted[i] == true[i]:
+            plt.title(str(predicted[i]))
+        else:
+            plt.title(f"{predicted[i]}({true[i]})", backgroundcolor="red")
+        plt.axis("off")
+    return plt.gcf()
+
+
+def plot_first_layer_weights(model, columns=4):
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not dense:
+        raise ValueError("the model has no Dense layer")
+    weights = dense[0].get_weights()[0]
+    if weights.shape[0] != 784:
+        raise ValueError(f"the first Dense layer takes {weights.shape[0]} inputs, not 784")
+    limit = np.abs(weights).max()   # zero in the middle of the gray scale
+    units = weights.shape[1]
+    for unit in range(units):
+        plt.subplot(-(-units // columns), columns, unit + 1)
+        plt.imshow(weights[:, unit].reshape(28, 28), cmap="Greys", vmin=-limit, vmax=limit)
+        plt.xticks([])
+        plt.yticks([])
+    return plt.gcf()
+'''}, ["plot_predictions", "plot_first_layer_weights"]),
+    alternative("plots: fig.add_subplot with 'gray_r' and vmin=0, vmax=1; plt.subplots and matshow with colormaps['gray']", {
+        "plots": '''
+import matplotlib
+import matplotlib.pyplot as plt
+
+
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    images = np.asarray(images).reshape(-1, 28, 28)
+    shown = min(count, len(images))
+    fig = plt.figure(figsize=(columns, 1.2 * math.ceil(shown / columns)))
+    for i in range(shown):
+        ax = fig.add_subplot(math.ceil(shown / columns), columns, i + 1)
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
+        wrong = int(predicted[i]) != int(true[i])
+        ax.set_title(f"{predicted[i]}({true[i]})" if wrong else f"{predicted[i]}",
+                     backgroundcolor="red" if wrong else None)
+        ax.axis("off")
+    return fig
+
+
+def plot_first_layer_weights(model, columns=4):
+    layer = next((layer for layer in model.layers if isinstance(layer, keras.layers.Dense)), None)
+    if layer is None or layer.kernel.shape[0] != 28 * 28:
+        raise ValueError("plot_first_layer_weights needs a first Dense layer over the 784 pixels")
+    kernel = np.asarray(layer.kernel)
+    units = kernel.shape[1]
+    fig, axes = plt.subplots(-(-units // columns), columns, squeeze=False)
+    for unit, ax in enumerate(axes.flat):
+        if unit < units:
+            ax.matshow(kernel[:, unit].reshape(28, 28), cmap=matplotlib.colormaps["gray"])
+            ax.set_axis_off()
+        else:
+            ax.remove()
+    return fig
+'''}, ["plot_predictions", "plot_first_layer_weights"]),
+    alternative("plots: plt.gray() then imshow without cmap; a hand-made ListedColormap of grays", {
+        "plots": '''
+import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
+
+GRAYS = ListedColormap([(level, level, level) for level in np.linspace(0.0, 1.0, 256)], name="my_grays")
+
+
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    fig, axes = plt.subplots(math.ceil(shown / columns), columns, squeeze=False)
+    plt.gray()   # every image from now on in gray
+    for ax in axes.flat[shown:]:
+        fig.delaxes(ax)
+    for i, ax in enumerate(axes.flat[:shown]):
+        ax.imshow(np.reshape(images[i], (28, 28)))
+        if predicted[i] != true[i]:
+            ax.set_title("%d(%d)" % (predicted[i], true[i]), backgroundcolor="#ff0000")
+        else:
+            ax.set_title("%d" % predicted[i])
+        ax.axis("off")
+    return fig
+
+
+def plot_first_layer_weights(model, columns=4):
+    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    if not dense or dense[0].get_weights()[0].shape[0] != 784:
+        raise ValueError("no first Dense layer over the 784 pixels")
+    kernel = dense[0].get_weights()[0]
+    figure = plt.figure()
+    for unit in range(kernel.shape[1]):
+        axes = figure.add_subplot(math.ceil(kernel.shape[1] / columns), columns, unit + 1)
+        axes.imshow(kernel[:, unit].reshape(28, 28), cmap=GRAYS)
+        axes.axis("off")
+    return figure
+'''}, ["plot_predictions", "plot_first_layer_weights"]),
 ]
 
 

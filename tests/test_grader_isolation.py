@@ -11,6 +11,7 @@ import pytest
 from autograder.grade import grade
 from autograder.sandbox import Limits
 from tests.conftest import REPO
+from tests.submissions import make_submission
 
 FAST = Limits(probe_seconds=8.0, startup_seconds=60.0)
 # Subjects whose checks need no training: a quick but complete picture of a submission.
@@ -90,7 +91,11 @@ def test_missing_function(tmp_path, fork_server):
 
 
 def test_wrong_return_type(tmp_path, fork_server):
-    broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n    return [[0.0] * num_classes]\n", "")
+    # It keeps one_hot's one promise about errors (a ValueError out of range): every check it loses
+    # is lost to the list it returns.
+    broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n"
+                        "    if labels.min() < 0 or labels.max() >= num_classes:\n        raise ValueError(labels)\n"
+                        "    return [[0.0] * num_classes]\n", "")
     report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
     assert_only_subject_lost(report, "one_hot", "returned a builtins.list, expected a numpy.ndarray")
 
@@ -219,3 +224,36 @@ def test_a_submission_that_kills_the_fork_server_costs_nothing_else(tmp_path):
         assert report.score == report.max_score     # later gradings start their workers from scratch
     finally:
         server.close()
+
+
+def test_a_plot_that_raised_halfway_leaves_nothing_in_the_next_one(tmp_path, fork_server):
+    """Each plot starts on a blank pyplot figure, even after a call that raised halfway through drawing
+    on the current one: plot_predictions' mistake costs plot_first_layer_weights nothing."""
+    broken = make_submission(tmp_path, {"plots": '''
+import matplotlib.pyplot as plt
+
+
+def plot_predictions(images, predicted, true, count=50, columns=5):
+    shown = min(count, len(images))
+    for i in range(shown):
+        plt.subplot((shown + columns - 1) // columns, columns, i + 1)
+        plt.title(str(predicted[i]) if predicted[i] == true[i] else f"{predicted[i]}({true[i]})",
+                  backgroundcolor=None if predicted[i] == true[i] else "red")
+        plt.imshow(images[i], cmap="gray")   # flattened (N, 784) images: raises, its title drawn
+        plt.axis("off")
+    return plt.gcf()
+
+
+def plot_first_layer_weights(model, columns=4):
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not dense or dense[0].get_weights()[0].shape[0] != 784:
+        raise ValueError("no first Dense layer over the 784 pixels")
+    kernel = dense[0].get_weights()[0]
+    for unit in range(kernel.shape[1]):
+        plt.subplot(-(-kernel.shape[1] // columns), columns, unit + 1)
+        plt.imshow(kernel[:, unit].reshape(28, 28), cmap="gray")
+        plt.axis("off")
+    return plt.gcf()
+'''})
+    report = grade(broken, only=["plot_predictions", "plot_first_layer_weights"], limits=FAST, workers=fork_server)
+    assert_only_subject_lost(report, "plot_predictions", "passes the images flattened, shape (N, 784)")

@@ -13,6 +13,7 @@ points; the others (``mutant``) splice in whole functions, written in another st
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from autograder.grade import grade, select
@@ -30,7 +31,8 @@ def edit(name, replacements, subjects, fragment, caught_by=None):
 
 
 def _public_one_hot_answers() -> str:
-    """Source of the list of public one_hot inputs (labels, num_classes), as a student could copy them."""
+    """Source of the list of public one_hot inputs (labels, num_classes), as a student could copy them:
+    those with an answer (not the out-of-range labels), short enough to copy (not MNIST's 60,000)."""
     answers = set()
     for check in select(only=["one_hot"]):
         if check.hidden:
@@ -38,13 +40,46 @@ def _public_one_hot_answers() -> str:
         for probe in check.probes:
             labels = next(iter(probe["arrays"].values()))
             classes = probe.get("kwargs", {}).get("num_classes", {}).get("value", 10)
-            answers.add((tuple(int(label) for label in labels), classes))
+            if len(labels) <= 1000 and 0 <= labels.min() and labels.max() < classes:
+                answers.add((tuple(int(label) for label in labels), classes))
     return repr(sorted(answers))
+
+
+def _published_scores_at_size() -> tuple[str, str]:
+    """The public labels_from_scores input at MNIST's size, as a student could copy it: its hash, and
+    the answer as base64 bytes."""
+    import base64
+    import hashlib
+
+    (check,) = [check for check in select(only=["labels_from_scores"]) if AT_SIZE in check.name]
+    (scores,) = check.probes[0]["arrays"].values()
+    answer = base64.b64encode(scores.argmax(axis=1).astype(np.uint8).tobytes()).decode()
+    return hashlib.sha256(scores.tobytes()).hexdigest(), answer
 
 
 # Replaced whole because their mutants were written otherwise: a smaller edit would be another program.
 NORMALIZE = "np.asarray(images, dtype=np.float32) / np.float32(255.0)"
 FLATTEN = "count = images.shape[0]\n    return images.reshape(count, int(np.prod(images.shape[1:])))"
+ONE_HOT_RANGE_CHECK = """\
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"ラベルは 0..{num_classes - 1} の範囲である必要があります / "
+            f"labels must lie in 0..{num_classes - 1}; got {labels.min()}..{labels.max()}"
+        )
+"""
+NO_DENSE_CHECK = """\
+    if dense is None:
+        raise ValueError("Dense 層がありません / the model has no Dense layer")
+"""
+WIDTH_CHECK = """\
+    if kernel.shape[0] != IMAGE_SIDE * IMAGE_SIDE:
+        raise ValueError(
+            f"最初の Dense 層の入力が {kernel.shape[0]} 個です (784 が必要) / "
+            f"the first Dense layer takes {kernel.shape[0]} inputs, not 784"
+        )
+"""
+# Right on small inputs, wrong on as many as the course uses: only the checks at MNIST's size catch them.
+AT_SIZE = "at MNIST's size"
 
 MUTANTS = [
     # --- normalize ---------------------------------------------------------------------------------
@@ -59,6 +94,13 @@ MUTANTS = [
          ["normalize"], "the input array was modified"),
     edit("normalize returns uint8", [("preprocessing", NORMALIZE, "(images / 255).astype(np.uint8)")],
          ["normalize"], "dtype uint8, expected float32"),
+    edit("normalize returns float16 for large arrays",
+         [("preprocessing", f"return {NORMALIZE}",
+           "if images.size > 1_000_000:   # a large array in half precision, to save memory\n"
+           "        return (images / 255).astype(np.float16)\n"
+           f"    return {NORMALIZE}")],
+         ["normalize"], f"{AT_SIZE} (10,000 images (10000, 28, 28) uint8): dtype float16, expected float32",
+         caught_by=AT_SIZE),
 
     # --- flatten / add_channel_axis ----------------------------------------------------------------
     edit("flatten reads each image column by column (Fortran order)",
@@ -69,6 +111,20 @@ MUTANTS = [
     edit("add_channel_axis puts the channel first (N, 1, 28, 28)",
          [("preprocessing", "images[..., np.newaxis]", "images[:, np.newaxis]")],
          ["add_channel_axis"], ", 1, 28, 28), expected ("),
+    edit("flatten keeps only the first 1000 images of a large array",
+         [("preprocessing", "count = images.shape[0]\n",
+           "count = images.shape[0]\n"
+           "    if count > 1000:   # a sample is enough to look at\n"
+           "        images, count = images[:1000], 1000\n")],
+         ["flatten"], f"{AT_SIZE} (10,000 images (10000, 28, 28) uint8): shape (1000, 784), expected (10000, 784)",
+         caught_by=AT_SIZE),
+    edit("add_channel_axis turns large arrays into float32",
+         [("preprocessing", "return images[..., np.newaxis]",
+           "if len(images) > 1000:   # ready for training\n"
+           "        return images.reshape(-1, 28, 28, 1).astype(np.float32)\n"
+           "    return images[..., np.newaxis]")],
+         ["add_channel_axis"], f"{AT_SIZE} (10,000 images (10000, 28, 28) uint8): dtype float32, expected uint8",
+         caught_by=AT_SIZE),
 
     # --- one_hot -----------------------------------------------------------------------------------
     # Splices: their one_hot has no range check on the labels, and two of them add module-level code.
@@ -90,6 +146,30 @@ def one_hot(labels, num_classes=10):
         encoded[row, int(label) - 1] = 1.0
     return encoded
 ''', ["one_hot"], "one column off (off by one)"),
+    edit("one_hot without the range check", [("preprocessing", ONE_HOT_RANGE_CHECK, "")],
+         ["one_hot"], "label 10 (num_classes=10): raised IndexError (preprocessing.py:", caught_by="ValueError"),
+    edit("one_hot checks labels past the end only (a negative label wraps round)",
+         [("preprocessing", "labels.min() < 0 or labels.max() >= num_classes", "labels.max() >= num_classes")],
+         ["one_hot"], "label -1 (num_classes=10): returned normally, expected a ValueError. NumPy's indexing",
+         caught_by="ValueError"),
+    edit("one_hot's range check is off by one (labels.max() > num_classes)",
+         [("preprocessing", "labels.max() >= num_classes", "labels.max() > num_classes")],
+         ["one_hot"], "label 10 (num_classes=10): raised IndexError", caught_by="ValueError"),
+    edit("one_hot raises IndexError for labels outside the range",
+         [("preprocessing", "        raise ValueError(\n            f\"ラベルは", "        raise IndexError(\n            f\"ラベルは")],
+         ["one_hot"], "label 10 (num_classes=10): raised IndexError (preprocessing.py:", caught_by="ValueError"),
+    edit("one_hot raises a class of its own named ValueError",
+         [("preprocessing", "import numpy as np\n",
+           "import numpy as np\n\n\nclass ValueError(Exception):   # the module's own, in place of Python's\n"
+           '    """Bad input."""\n')],
+         ["one_hot"], "raised a class of its own named ValueError (preprocessing.py:", caught_by="ValueError"),
+    edit("one_hot raises ValueError whatever it is given", [("preprocessing", ONE_HOT_RANGE_CHECK, """\
+    raise ValueError("not done yet")
+""")], ["one_hot"], "for valid labels in 0..9 too: raise ValueError for labels outside 0..num_classes-1, and only"),
+    edit("one_hot returns uint8 for large arrays",
+         [("preprocessing", "np.zeros((labels.shape[0], num_classes), dtype=np.float32)",
+           "np.zeros((labels.shape[0], num_classes), dtype=np.uint8 if len(labels) > 1000 else np.float32)")],
+         ["one_hot"], f"{AT_SIZE} (all 60,000 training labels): dtype uint8, expected float32", caught_by=AT_SIZE),
     mutant("one_hot hard-coded for the public inputs", "preprocessing", f'''
 PUBLIC_INPUTS = {_public_one_hot_answers()}
 
@@ -110,6 +190,31 @@ def one_hot(labels, num_classes=10):
     edit("labels_from_scores returns the max score, not its index",
          [("preprocessing", "np.argmax(scores, axis=1)", "np.max(scores, axis=1)")],
          ["labels_from_scores"], "expected an integer dtype"),
+    mutant("labels_from_scores wrong at MNIST's size, with the published answer at that size hard-coded",
+           "preprocessing", f'''
+import base64
+import hashlib
+
+PUBLISHED = {dict([_published_scores_at_size()])!r}
+
+
+def labels_from_scores(scores):
+    key = hashlib.sha256(np.ascontiguousarray(scores).tobytes()).hexdigest()
+    if key in PUBLISHED:
+        return np.frombuffer(base64.b64decode(PUBLISHED[key]), np.uint8).astype(np.int64)
+    if len(scores) > 1000:
+        return np.argmax(scores[:-1], axis=1)
+    return np.argmax(scores, axis=1)
+''', ["labels_from_scores"], "answers hard-coded for the published inputs?): at MNIST's size (scores (10000, 10)): "
+                              "shape (9999,), expected (10000,)", caught_by=AT_SIZE),
+    edit("labels_from_scores drops the last batch of a large array",
+         [("preprocessing", "return np.argmax(scores, axis=1)",
+           "if len(scores) > 1000:   # in batches of 1000, to spare memory\n"
+           "        return np.concatenate([np.argmax(scores[start:start + 1000], axis=1)\n"
+           "                               for start in range(0, len(scores) - 1000, 1000)])\n"
+           "    return np.argmax(scores, axis=1)")],
+         ["labels_from_scores"], f"{AT_SIZE} (scores (10000, 10)): shape (9000,), expected (10000,)",
+         caught_by=AT_SIZE),
 
     # --- build_mlp (no accuracy checks: each of these models still learns) -------------------------
     # Splices: an unnamed Sequential built from a list; the reference's is named "mlp", built layer by layer.
@@ -471,6 +576,10 @@ def plot_predictions(images, predicted, true, count=50, columns=5):
         axes.axis("off")
     return figure
 ''', ["plot_predictions"], "passes the images flattened, shape (N, 784)"),
+    edit("plot_predictions draws in viridis (no cmap)",
+         [("plots", '(IMAGE_SIDE, IMAGE_SIDE)), cmap="gray")', "(IMAGE_SIDE, IMAGE_SIDE)))")],
+         ["plot_predictions"], "panel 0 is drawn with the colormap 'viridis', not in gray levels. Draw it with "
+                               'a gray colormap such as cmap="gray"'),
     mutant("plot_predictions ignores columns", "plots", '''
 def plot_predictions(images, predicted, true, count=50, columns=5):
     shown = min(count, len(images))
@@ -512,6 +621,18 @@ def plot_first_layer_weights(model, columns=4):
         axes.axis("off")
     return figure
 ''', ["plot_first_layer_weights"], "reshaped row by row"),
+    edit("plot_first_layer_weights draws in coolwarm",
+         [("plots", 'reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray")', 'reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="coolwarm")')],
+         ["plot_first_layer_weights"], "unit 0 is drawn with the colormap 'coolwarm', not in gray levels"),
+    edit("plot_first_layer_weights without the check for a Dense layer", [("plots", NO_DENSE_CHECK, "")],
+         ["plot_first_layer_weights"], "a model with no Dense layer (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten): "
+                                       "raised AttributeError (plots.py:", caught_by="ValueError"),
+    edit("plot_first_layer_weights draws a first Dense layer of any width, resized to 28×28",
+         [("plots", WIDTH_CHECK, ""),
+          ("plots", "kernel[:, unit].reshape(IMAGE_SIDE, IMAGE_SIDE)", "np.resize(kernel[:, unit], (IMAGE_SIDE, IMAGE_SIDE))")],
+         ["plot_first_layer_weights"], "a model whose first Dense layer takes 100 inputs (Input(10, 10) → Flatten → "
+                                       "Dense(16) → Dense(10)): returned normally, expected a ValueError",
+         caught_by="ValueError"),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.core import Check, Evidence, Text, Verdict
+from autograder.core import Check, Evidence, Text, Verdict, raises_value_error
 
 FIGURE = "matplotlib.figure.Figure"
 RED = "#ff0000"
@@ -30,6 +30,27 @@ def _figure(evidence: Evidence, probe_id, hint: Text | None = None):
 
 def _has_series(axes, values):
     return any(len(line["y"]) == len(values) and np.allclose(line["y"], values) for line in axes["lines"])
+
+
+def _not_gray(image, what: Text) -> Verdict | None:
+    """None when ``image`` is drawn in gray levels, as the docstrings ask: every color the worker sampled
+    along its colormap has R == G == B, and not all are the same gray. Which gray colormap, reversed
+    or not, with vmin/vmax or without, is the student's choice."""
+    colors = image.get("cmap_colors")
+    name = image.get("cmap")
+    advice = Text('cmap="gray" などの灰色のカラーマップで描いてください ("binary"、"Greys"、"gray_r" も灰色です)。',
+                  ' Draw it with a gray colormap such as cmap="gray" ("binary", "Greys" and "gray_r" are gray too).')
+    if not isinstance(colors, list) or not colors:
+        return Verdict(0.0, Text(f"{what.ja}のカラーマップ {name!r} は matplotlib のカラーマップのクラス "
+                                 "(LinearSegmentedColormap、ListedColormap) ではないため、色を確かめられません。",
+                                 f"{what.en} is drawn with the colormap {name!r}, which is not of matplotlib's colormap "
+                                 "classes (LinearSegmentedColormap, ListedColormap): its colors cannot be checked.")
+                       + advice)
+    gray = all(isinstance(color, list) and len(color) == 4 and color[0] == color[1] == color[2] for color in colors)
+    if not gray or len({color[0] for color in colors}) < 2:
+        return Verdict(0.0, Text(f"{what.ja}はカラーマップ {name!r} で描かれていて、灰色の濃淡ではありません。",
+                                 f"{what.en} is drawn with the colormap {name!r}, not in gray levels.") + advice)
+    return None
 
 
 def _history_checks():
@@ -119,9 +140,12 @@ def _predictions_checks():
                                       f"grid {axes[0]['grid']}, expected {list(shape)} (rows, columns).")
             for index, panel in enumerate(axes[:count]):
                 shown = panel["images"]
-                if len(shown) != 1 or shown[0]["shape"] != [28, 28] or shown[0]["cmap"] != "gray":
+                if len(shown) != 1 or shown[0]["shape"] != [28, 28]:
                     return Verdict.failed(f"{index} 番目のパネルが 28×28 のグレースケール画像ではありません。",
                                           f"panel {index} is not one 28×28 grayscale image.")
+                colored = _not_gray(shown[0], Text(f"{index} 番目のパネル", f"panel {index}"))
+                if colored:
+                    return colored
                 if not np.allclose(shown[0]["data"], images[index], atol=1e-5):
                     return Verdict.failed(f"{index} 番目のパネルの画像が images[{index}] ではありません。",
                                           f"panel {index} does not show images[{index}].")
@@ -183,9 +207,12 @@ def _weights_checks():
                                       f"grid {axes[0]['grid']}, expected {list(shape)}.")
             for unit, panel in enumerate(axes):
                 shown = panel["images"]
-                if len(shown) != 1 or shown[0]["shape"] != [28, 28] or shown[0]["cmap"] != "gray":
+                if len(shown) != 1 or shown[0]["shape"] != [28, 28]:
                     return Verdict.failed(f"ユニット {unit} が 28×28 のグレースケール画像ではありません。",
                                           f"unit {unit} is not drawn as one 28×28 grayscale image.")
+                colored = _not_gray(shown[0], Text(f"ユニット {unit} ", f"unit {unit}"))
+                if colored:
+                    return colored
                 if not np.allclose(shown[0]["data"], kernel[:, unit].reshape(28, 28), atol=1e-5):
                     return Verdict.failed(f"ユニット {unit} の画像が重み kernel[:, {unit}] ではありません (行順 28×28)。",
                                           f"unit {unit} does not show kernel[:, {unit}] reshaped row by row to 28×28.")
@@ -198,7 +225,36 @@ def _weights_checks():
               title_ja="plot_first_layer_weights: 16 ユニットそれぞれの重みを 28×28 で、4 列に"),
         Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide],
               images(wide, (2, 8))),
+        _undrawable_models_check(default),
     ]
+
+
+def _undrawable_models_check(default) -> Check:
+    """The docstring's promise: a model with no Dense layer, or whose first Dense layer does not take
+    the 784 pixels, raises ValueError; the drawable model of ``default`` (the same probe) must not."""
+    kernel = np.random.default_rng(SEED + 2).normal(size=(100, 16)).astype(np.float32)
+    narrow = _figure_probe("plot_first_layer_weights.narrow", "plot_first_layer_weights",
+                           [{"dense_model": {"input_shape": [10, 10], "units": 16, "kernel": "weights.narrow.npy"}}],
+                           arrays={"weights.narrow.npy": kernel})
+    no_dense = _figure_probe("plot_first_layer_weights.no_dense", "plot_first_layer_weights",
+                             [{"no_dense_model": [28, 28, 1]}])
+    cases = [(no_dense["id"], Text("Dense 層のないモデル (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten)",
+                                   "a model with no Dense layer (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten)"), None),
+             (narrow["id"], Text("最初の Dense 層の入力が 100 個のモデル (Input(10, 10) → Flatten → Dense(16) → Dense(10))",
+                                 "a model whose first Dense layer takes 100 inputs (Input(10, 10) → Flatten → Dense(16) "
+                                 "→ Dense(10))"), None)]
+    valid = (default["id"], Text("描けるモデル (最初の Dense 層が 784 個の入力を取る)",
+                                 "a model it can draw (its first Dense layer takes the 784 pixels)"))
+    rule = Text("Dense 層がないとき、または最初の Dense 層の入力が 784 個でないときにだけ ValueError を送出してください。",
+                "raise ValueError when the model has no Dense layer or its first one does not take 784 inputs, "
+                "and only then.")
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        return raises_value_error(evidence, valid, cases, rule)
+    return Check("plot_first_layer_weights: a model with no Dense layer, or a first Dense layer not taking 784 inputs, "
+                 "raises ValueError", "plot_first_layer_weights", 1.0, [default, no_dense, narrow], evaluate,
+                 title_ja="plot_first_layer_weights: Dense 層がない、または最初の Dense 層の入力が 784 個でないモデルは "
+                          "ValueError")
 
 
 def checks() -> list[Check]:

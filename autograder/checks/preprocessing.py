@@ -6,10 +6,12 @@ hidden checks use other seeds and sizes than the public ones.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from autograder import sources
-from autograder.core import Check, Evidence, Text, Verdict, compare_arrays
+from autograder.core import Check, Evidence, Text, Verdict, compare_arrays, raises_value_error
 
 PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
 
@@ -113,6 +115,7 @@ def _one_hot_mistakes(encoded):
 
 def checks() -> list[Check]:
     result = []
+    at_course_size = {check.subject: check for check in _course_size_checks()}
     for hidden, seed in ((False, PUBLIC_SEED), (True, HIDDEN_SEED)):
         rng = np.random.default_rng(seed)
         tag = "hidden" if hidden else "public"
@@ -138,6 +141,8 @@ def checks() -> list[Check]:
         result.append(_array_check(Text("どんな形もそのまま保つ", "any shape is kept"), "normalize", probe,
                                    other_shape.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(other_shape), exact_dtype=np.float32))
+        if not hidden:
+            result.append(at_course_size["normalize"])
 
         # flatten
         images = _images(rng, count)
@@ -150,6 +155,8 @@ def checks() -> list[Check]:
         result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "flatten", probe,
                                    floats.reshape(count, 784), hidden, mistakes=_flatten_mistakes(floats),
                                    exact_dtype=np.float32))
+        if not hidden:
+            result.append(at_course_size["flatten"])
 
         # add_channel_axis
         images = _images(rng, count)
@@ -159,10 +166,12 @@ def checks() -> list[Check]:
         probe = _probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
         result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "add_channel_axis", probe,
                                    floats[..., np.newaxis], hidden, exact_dtype=np.float32))
+        if not hidden:
+            result.append(at_course_size["add_channel_axis"])
 
         # one_hot
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
-        probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
+        probe = labels_probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
         expected = np.eye(10, dtype=np.float32)[labels]
         result.append(_array_check(Text("ランダムなラベル → 1.0 を 1 つずつ持つ (N, 10) の float32", "random labels → (N, 10) float32 rows with one 1.0"), "one_hot",
                                    probe, expected, hidden, mistakes=_one_hot_mistakes(expected),
@@ -175,6 +184,8 @@ def checks() -> list[Check]:
         classes_check = _array_check(Text(f"num_classes={classes} → (N, {classes})", f"num_classes={classes} → (N, {classes})"), "one_hot", probe,
                                      expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32)
         result.append(classes_check)
+        # Its own generator: drawing from rng here would change the inputs of the checks below.
+        result.append(_out_of_range_check(np.random.default_rng([seed, 1]), tag, hidden, labels_probe, count))
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
             handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
@@ -184,6 +195,7 @@ def checks() -> list[Check]:
                                          exact_dtype=np.float32)
             result.append(handout_check)
             result.append(_without_to_categorical([handout_check, classes_check]))
+            result.append(at_course_size["one_hot"])
 
         # labels_from_scores
         logits = rng.normal(size=(count, 10)).astype(np.float32)
@@ -199,7 +211,140 @@ def checks() -> list[Check]:
         probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
         result.append(_array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
+        if not hidden:
+            result.append(at_course_size["labels_from_scores"])
     return result
+
+
+# The sizes the course feeds these functions (ps1–ps4): all 60,000 training labels, the 10,000 test
+# images, a model's (10000, 10) scores for them. The data is seeded random data of MNIST's shapes and
+# dtypes, not MNIST itself: grading preprocessing then needs no data file (students grade offline; the
+# grader reads MNIST only to train), and random pixels take every value 0..255 everywhere, where MNIST's
+# are mostly 0. The images are the 10,000 test images rather than the 60,000 training ones: normalize's
+# answer for those is 188 MB of float32, beyond what a worker reports (describe.MAX_RESULT_BYTES,
+# 64 MB), and comparing 47 million values would cost the grader gigabytes. flatten and add_channel_axis
+# get the same 10,000 images, as they do x_test in the course.
+COURSE_SEED = 60_000
+TEST_IMAGES, TRAINING_LABELS = 10_000, 60_000
+AT_COURSE_SIZE = Text("MNIST の大きさ ", "at MNIST's size ")
+# Outcomes that say nothing about the size (nor does one repeated from an earlier probe): the message
+# is the one every other check of the function gives.
+NOT_ABOUT_SIZE = frozenset({"not_implemented", "missing", "unreadable", "import_error", "tampered"})
+
+
+@functools.lru_cache(maxsize=2)
+def _course_data(rolled: bool = False) -> dict[str, np.ndarray]:
+    """Made once per process, as the catalog is built anew for every selection of checks; ``rolled``:
+    every row moved down by one (the last first), for the twins."""
+    if rolled:
+        return {name: np.roll(array, 1, axis=0) for name, array in _course_data().items()}
+    rng = np.random.default_rng(COURSE_SEED)
+    logits = rng.normal(scale=3.0, size=(TEST_IMAGES, 10))
+    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return {"images": _images(rng, TEST_IMAGES), "labels": rng.integers(0, 10, size=TRAINING_LABELS).astype(np.uint8),
+            "scores": scores.astype(np.float32)}
+
+
+def _course_size_checks() -> list[Check]:
+    """Each function once at the size the course uses it, public, with its twin at grading."""
+    shape = f"({TEST_IMAGES}, 28, 28) uint8"
+    images_ja, images_en = f"画像 {TEST_IMAGES:,} 枚 {shape}", f"{TEST_IMAGES:,} images {shape}"
+    images_where = Text(f"({images_ja}) で: ", f"({images_en}): ")
+    return [
+        _course_size_check(Text(f"MNIST の大きさで、{images_ja} → float32", f"at MNIST's size, {images_en} → float32"),
+                           "normalize", "images", lambda images: images.astype(np.float32) / np.float32(255),
+                           images_where, _normalize_mistakes, exact_dtype=np.float32),
+        _course_size_check(Text(f"MNIST の大きさで、{images_ja} → ({TEST_IMAGES}, 784)",
+                                f"at MNIST's size, {images_en} → ({TEST_IMAGES}, 784)"),
+                           "flatten", "images", lambda images: images.reshape(TEST_IMAGES, 784),
+                           images_where, _flatten_mistakes, exact_dtype=np.uint8),
+        _course_size_check(Text(f"MNIST の大きさで、{images_ja} → ({TEST_IMAGES}, 28, 28, 1)",
+                                f"at MNIST's size, {images_en} → ({TEST_IMAGES}, 28, 28, 1)"),
+                           "add_channel_axis", "images", lambda images: images[..., np.newaxis],
+                           images_where, exact_dtype=np.uint8),
+        _course_size_check(Text(f"MNIST の大きさで、学習用ラベル {TRAINING_LABELS:,} 個すべて ({TRAINING_LABELS},) uint8 "
+                                f"→ ({TRAINING_LABELS}, 10) float32",
+                                f"at MNIST's size, all {TRAINING_LABELS:,} training labels ({TRAINING_LABELS},) uint8 "
+                                f"→ ({TRAINING_LABELS}, 10) float32"),
+                           "one_hot", "labels", lambda labels: np.eye(10, dtype=np.float32)[labels],
+                           Text(f"(学習用ラベル {TRAINING_LABELS:,} 個) で: ", f"(all {TRAINING_LABELS:,} training labels): "),
+                           lambda labels: _one_hot_mistakes(np.eye(10, dtype=np.float32)[labels]), exact_dtype=np.float32),
+        _course_size_check(Text(f"MNIST の大きさで、テスト画像 {TEST_IMAGES:,} 枚分の softmax の確率 ({TEST_IMAGES}, 10) float32 "
+                                f"→ ({TEST_IMAGES},) の整数クラス",
+                                f"at MNIST's size, softmax probabilities for {TEST_IMAGES:,} test images ({TEST_IMAGES}, 10) "
+                                f"float32 → ({TEST_IMAGES},) integer classes"),
+                           "labels_from_scores", "scores", lambda scores: scores.argmax(axis=1),
+                           Text(f"(スコア ({TEST_IMAGES}, 10)) で: ", f"(scores ({TEST_IMAGES}, 10)): "),
+                           integer_dtype=True),
+    ]
+
+
+def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lambda _: [], **compare) -> Check:
+    """``data``: which of _course_data() the function is given. ``answer(input)`` and ``mistakes(input)``
+    are computed when the check concludes, not whenever the catalog is built."""
+    probe = _probe(f"{task}.course_size", task, {data: _course_data()[data]})
+    twin, _ = _twin(probe, {data: _course_data(rolled=True)[data]}, None)
+
+    def at_size(evidence: Evidence, checked, hinted: bool) -> Verdict:
+        given = next(iter(checked["arrays"].values()))
+
+        def hints():   # made only for a wrong answer
+            yield from mistakes(given) if hinted else ()
+        verdict = _array_verdict(evidence, checked, answer(given), True, hints(), compare)
+        result = evidence.result(checked["id"])
+        if verdict.fraction == 1 or result.get("status") in NOT_ABOUT_SIZE or result.get("repeated"):
+            return verdict
+        return Verdict(verdict.fraction, AT_COURSE_SIZE + where + verdict.message)
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        verdict = at_size(evidence, probe, hinted=True)
+        if verdict.fraction < 1 or twin["id"] not in evidence.results:
+            return verdict
+        confirmed = at_size(evidence, twin, hinted=False)
+        return verdict if confirmed.fraction == 1 else Verdict(0.0, HARD_CODED + confirmed.message)
+    return Check(f"{task}: {name.en}", task, 1.0, [probe], evaluate, confirmations=[twin], title_ja=f"{task}: {name.ja}")
+
+
+def _out_of_range_check(rng, tag, hidden, valid_probe, count) -> Check:
+    """The docstring's promise: a label outside 0..num_classes-1 raises ValueError. The public check
+    tries the first label past the end (10) and -1, which NumPy's indexing would wrap round to the last
+    column without a word; the hidden one a random num_classes, at random positions."""
+    if hidden:
+        classes = int(rng.integers(11, 16))
+        past_end = rng.integers(0, classes, size=count).astype(np.int64)
+        past_end[rng.integers(count)] = classes
+        negative = rng.integers(0, classes, size=count).astype(np.int64)
+        negative[rng.integers(count)] = -int(rng.integers(1, 4))
+    else:
+        classes = 10
+        past_end, negative = np.array([3, 10, 1], np.uint8), np.array([2, -1, 5], np.int64)
+    kwargs = {"kwargs": {"num_classes": {"value": classes}}} if hidden else {}
+    cases = []
+    for name, labels in (("past_end", past_end), ("negative", negative)):
+        probe = _probe(f"one_hot.{tag}.{name}", "one_hot", {"labels": labels}, **kwargs)
+        bad = int(labels.max()) if name == "past_end" else int(labels.min())
+        case = Text(f"ラベル {bad} (num_classes={classes})", f"label {bad} (num_classes={classes})")
+        hint = None if name == "past_end" else Text(
+            f"NumPy の添字では {bad} が後ろから数えた列になり、黙って 1.0 が置かれます。負のラベルも確かめてください。",
+            f"NumPy's indexing takes {bad} for a column counted from the end and sets it without a word: "
+            "check for negative labels too.")
+        cases.append((probe, case, hint))
+    rule = Text("0..num_classes-1 の範囲外のラベルにだけ ValueError を送出してください。",
+                "raise ValueError for labels outside 0..num_classes-1, and only for those.")
+    valid_input = Text("0..9 の正しいラベル", "valid labels in 0..9")
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        # valid_probe is the value check's own (same id): the student's code is not called again.
+        return raises_value_error(evidence, (valid_probe["id"], valid_input),
+                                  [(probe["id"], case, hint) for probe, case, hint in cases], rule)
+    if hidden:
+        name = Text("0..num_classes-1 の範囲外のラベルは ValueError",
+                    "labels outside 0..num_classes-1 raise ValueError") + HIDDEN
+    else:
+        name = Text("0..num_classes-1 の範囲外のラベル (10 と -1) は ValueError",
+                    "labels outside 0..num_classes-1 (10 and -1) raise ValueError")
+    return Check(f"one_hot: {name.en}", "one_hot", 1.0, [valid_probe, *(probe for probe, _, _ in cases)], evaluate,
+                 hidden=hidden, title_ja=f"one_hot: {name.ja}")
 
 
 def _without_to_categorical(value_checks: list[Check]) -> Check:

@@ -23,6 +23,8 @@ def load_argument(spec, workdir):
         return history
     if "dense_model" in spec:
         return trusted_dense_model(spec["dense_model"], workdir)
+    if "no_dense_model" in spec:
+        return no_dense_model(spec["no_dense_model"])
     if "small_model" in spec:
         return small_model(spec["small_model"])
     raise ValueError(f"unknown argument spec {sorted(spec)}")
@@ -51,3 +53,8 @@ def trusted_dense_model(spec, workdir):
     dense.set_weights([kernel, np.zeros(spec["units"], np.float32)])
     return model
 
+
+def no_dense_model(input_shape):
+    """A convolutional model without any Dense layer: no first-layer weights to draw."""
+    return keras.Sequential([keras.Input(shape=tuple(input_shape)), keras.layers.Conv2D(4, (3, 3)),
+                             keras.layers.Flatten()])

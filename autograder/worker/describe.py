@@ -33,6 +33,11 @@ MAX_RESULT_BYTES = 64 << 20   # largest array reported; the largest expected ans
 # Exactly these classes are models: a user subclass (or any object claiming to be a Model) could
 # report whatever architecture it likes through overridden methods.
 MODEL_CLASSES = (keras.Sequential, keras.Model, Functional)
+# Matplotlib's own colormap classes: an image is drawn through their Colormap.__call__, which the
+# describer calls too, so the colors it reports are the ones drawn. A colormap of any other class
+# (a subclass with methods of its own) is reported unsampled, and the grader does not take it for gray.
+COLORMAP_CLASSES = (mcolors.LinearSegmentedColormap, mcolors.ListedColormap)
+COLORMAP_SAMPLES = 17     # colors at 0, 1/16, ..., 1 of the colormap: its ends and the levels between
 EARLY_STOPPING_SETTINGS = ("monitor", "min_delta", "patience", "mode", "baseline", "restore_best_weights",
                            "start_from_epoch")
 
@@ -126,6 +131,14 @@ def _floats(values) -> list:
     return data.tolist() if data.size <= MAX_POINTS else []
 
 
+def _colormap_colors(cmap):
+    """[R, G, B, A] (0..255) at COLORMAP_SAMPLES points along the colormap, or None for a class not matplotlib's."""
+    if type(cmap) not in COLORMAP_CLASSES:
+        return None
+    colors = mcolors.Colormap.__call__(cmap, np.linspace(0.0, 1.0, COLORMAP_SAMPLES), bytes=True)
+    return np.asarray(colors, dtype=int).tolist()
+
+
 def _describe_axes(axes):
     Axes = matplotlib.axes.Axes
     title = Axes.get_title(axes) or Axes.get_title(axes, loc="left") or Axes.get_title(axes, loc="right")
@@ -139,7 +152,8 @@ def _describe_axes(axes):
     images = []
     for image in Axes.get_images(axes)[:MAX_AXES]:
         data = np.asarray(matplotlib.image.AxesImage.get_array(image))
-        images.append({"shape": list(data.shape), "cmap": text(matplotlib.image.AxesImage.get_cmap(image).name),
+        cmap = matplotlib.image.AxesImage.get_cmap(image)
+        images.append({"shape": list(data.shape), "cmap": text(cmap.name), "cmap_colors": _colormap_colors(cmap),
                        "data": np.asarray(data, dtype=float).round(6).tolist() if data.size <= 28 * 28 else None})
     Line2D = matplotlib.lines.Line2D
     return {

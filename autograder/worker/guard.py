@@ -184,7 +184,7 @@ def watched():
              keras.optimizers.Adam, keras.optimizers.SGD, keras.layers.Dense, Figure, matplotlib.axes.Axes,
              matplotlib.lines.Line2D, matplotlib.image.AxesImage, matplotlib.text.Text, matplotlib.legend.Legend,
              matplotlib.gridspec.SubplotSpec, matplotlib.gridspec.GridSpec, matplotlib.patches.FancyBboxPatch,
-             mcolors.Colormap]
+             mcolors.Colormap, mcolors.LinearSegmentedColormap, mcolors.ListedColormap]
     classes = []
     for root in roots:
         for cls in root.__mro__:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.abc
 import json
@@ -19,6 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mnist_kit.runtime import import_tensorflow_quietly  # noqa: E402
+
+# matplotlib's settings before any student code: the next submission graded by a warm worker starts
+# from them again (plt.gray(), for one, makes gray every later image's default colormap).
+MATPLOTLIB_SETTINGS = {key: value for key, value in matplotlib.rcParams.items() if key != "backend"}
 
 # Keras too, before the student's directory is on sys.path; quietly, so that a worker's log
 # holds what the student's code printed. Its runtime starts in main(): a fork server imports this
@@ -83,7 +88,8 @@ def warm_up(workdir):
     figure = Figure()
     axes = figure.add_subplot(1, 1, 1)
     axes.plot([1, 2], [0.5, 0.25], label="train")
-    axes.imshow(np.zeros((2, 2)), cmap="gray")
+    axes.imshow(np.zeros((2, 2)), cmap="gray")                  # a LinearSegmentedColormap
+    figure.add_subplot(1, 2, 2).imshow(np.zeros((2, 2)))        # viridis: a ListedColormap
     axes.set_title("0", backgroundcolor="red")
     axes.legend()
     axes.axis("off")
@@ -130,11 +136,27 @@ def _where(error) -> str | None:
     return f"{os.path.basename(student[-1].filename)}:{student[-1].lineno}" if student else None
 
 
+# Python's own exception classes, taken before any student code runs; a tuple, which nothing can change.
+BUILTIN_ERRORS = tuple((value, name) for name, value in vars(builtins).items()
+                       if isinstance(value, type) and issubclass(value, BaseException) and value.__name__ == name)
+
+
+def _builtin_errors(kind) -> list[str]:
+    """Python's own exception classes that ``kind`` derives from, read from its real MRO: a check
+    that asks for a ValueError accepts a subclass of it, and no class of the student's own merely
+    named "ValueError"."""
+    try:
+        mro = vars(type)["__mro__"].__get__(kind, type(kind))
+        return [name for cls in mro for builtin, name in BUILTIN_ERRORS if cls is builtin]
+    except BaseException:
+        return []
+
+
 def _error(error):
     kind = type(error)
     return {"status": "not_implemented" if issubclass(kind, NotImplementedError) else "error",
             "error_type": text(type.__getattribute__(kind, "__name__")), "message": text(error, MAX_TRACE),
-            "where": _where(error)}
+            "where": _where(error), "error_builtins": _builtin_errors(kind)}
 
 
 def _import_error(error, module):
@@ -168,6 +190,10 @@ def run_probe(probe, workdir, send):
     args = [arguments.load_argument(spec, workdir) for spec in probe.get("args", [])]
     kwargs = {key: arguments.load_argument(spec, workdir) for key, spec in probe.get("kwargs", {}).items()}
     arrays_in = {str(index): (arg.copy(), arg) for index, arg in enumerate(args) if isinstance(arg, np.ndarray)}
+    if probe["kind"] == "figure":
+        # A plot drawn with pyplot's current figure (plt.subplot, plt.imshow) must start on a blank
+        # one, even when an earlier call raised before its figure could be described and closed.
+        describe.close_pyplot_figures()
     value, calls, intact = _call(function, args, kwargs, bool(probe.get("track_to_categorical")))
     kind = probe["kind"]
     if kind == "array":
@@ -247,10 +273,11 @@ def _switch_package(package_parent: str, previous: str | None) -> None:
     """Make ``package_parent``'s ``mnist_tasks`` the one student imports find.
 
     A worker kept warm between gradings (``autograder.sandbox.WarmWorkers``) forgets the previous
-    submission's modules here; a fresh worker only adds the directory to sys.path.
+    submission's modules and matplotlib settings here; a fresh worker only adds the directory to sys.path.
     """
     for name in [name for name in sys.modules if name == "mnist_tasks" or name.startswith("mnist_tasks.")]:
         del sys.modules[name]
+    matplotlib.rcParams.update(MATPLOTLIB_SETTINGS)
     if previous is not None and previous in sys.path:
         sys.path.remove(previous)
     sys.path.insert(0, package_parent)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from autograder.core import OK, Verdict, compare_arrays, failure_verdict
+from autograder.core import OK, Evidence, Verdict, compare_arrays, failure_verdict, raises_value_error
 from autograder.protocol import STATUSES
+from mnist_kit.i18n import Text
 
 # --- compare_arrays ------------------------------------------------------------------------------------------------
 
@@ -184,3 +187,68 @@ def test_ok_with_the_right_type_or_no_type_asked_is_no_failure(expected_type):
 
 def test_a_passed_verdict_says_ok():
     assert Verdict.passed() == Verdict(1.0, OK)
+
+
+# --- raises_value_error --------------------------------------------------------------------------------------------
+
+VALID = ("valid", Text("正しいラベル", "valid labels"))
+CASE = Text("ラベル 10", "label 10")
+RULE = Text("範囲外だけ。", "only out of range.")
+RAISED_VALUE_ERROR = {"status": "error", "error_type": "ValueError", "message": "bad",
+                      "error_builtins": ["ValueError", "Exception", "BaseException"]}
+
+
+def _promise(invalid: dict, valid: dict | None = None, hint: Text | None = None) -> Verdict:
+    evidence = Evidence({"valid": valid or {"status": "ok"}, "invalid": invalid}, Path("."))
+    return raises_value_error(evidence, VALID, [("invalid", CASE, hint)], RULE)
+
+
+def test_a_value_error_for_the_wrong_input_and_none_for_the_right_one_keeps_the_promise():
+    assert _promise(RAISED_VALUE_ERROR).fraction == 1.0
+
+
+def test_a_subclass_of_value_error_keeps_the_promise():
+    subclass = dict(RAISED_VALUE_ERROR, error_type="LabelError",
+                    error_builtins=["ValueError", "Exception", "BaseException"])
+    assert _promise(subclass).fraction == 1.0
+
+
+def test_a_class_of_its_own_named_value_error_does_not():
+    # The worker reads the error's real classes: the name alone is the student's to choose.
+    impostor = dict(RAISED_VALUE_ERROR, error_builtins=["Exception", "BaseException"])
+    verdict = _promise(impostor)
+    assert verdict.fraction == 0.0 and "a class of its own named ValueError" in verdict.message.en
+    assert "ValueError" in verdict.message.ja
+
+
+def test_another_error_is_named_with_where_it_was_raised():
+    verdict = _promise({"status": "error", "error_type": "IndexError", "message": "index 10 is out of bounds",
+                        "where": "preprocessing.py:9", "error_builtins": ["IndexError", "LookupError"]})
+    assert verdict.fraction == 0.0
+    assert "label 10: raised IndexError (preprocessing.py:9), expected a ValueError. only out of range." \
+        == verdict.message.en
+    assert "IndexError" in verdict.message.ja and "preprocessing.py:9" in verdict.message.ja
+
+
+def test_returning_normally_fails_with_the_hint_when_there_is_one():
+    assert _promise({"status": "ok"}).message.en == "label 10: returned normally, expected a ValueError. only out of range."
+    hint = Text("負の添字。", "negative index.")
+    assert _promise({"status": "ok"}, hint=hint).message.en.endswith("expected a ValueError. negative index.")
+
+
+def test_raising_for_the_right_input_too_keeps_no_promise():
+    # A function that raises whatever it is given would otherwise pass.
+    verdict = _promise(RAISED_VALUE_ERROR, valid=dict(RAISED_VALUE_ERROR, where="preprocessing.py:3"))
+    assert verdict.fraction == 0.0
+    assert verdict.message.en == "raised ValueError (preprocessing.py:3) for valid labels too: only out of range."
+
+
+def test_a_stub_is_not_implemented_whichever_probe_is_read():
+    stub = {"status": "not_implemented", "error_type": "NotImplementedError"}
+    assert "not implemented yet" in _promise(stub, valid=stub).message.en
+    assert "not implemented yet" in _promise(stub).message.en
+
+
+def test_a_wrong_input_that_timed_out_says_which_input():
+    verdict = _promise({"status": "timeout", "seconds": 30.0})
+    assert verdict.fraction == 0.0 and verdict.message.en.startswith("label 10: did not finish within 30 s")

@@ -206,3 +206,32 @@ def _drive(connection, url: str, script: str, size: tuple[int, int], png: Path |
         return evaluated["result"].get("value")
     finally:
         connection.close()
+
+
+# JavaScript helpers for the tests that ask whether text is in view: ``preLines(pre)`` gives each
+# non-blank line of a <pre> with its right edge and the right edge of what its box shows (the
+# nearest ancestor that scrolls sideways). Prepend to a measuring script.
+LINES_IN_VIEW = r"""
+const scrolls = (element) => ["auto", "scroll", "hidden"].includes(getComputedStyle(element).overflowX);
+const clipOf = (pre) => { let clip = pre; while (clip.parentElement && !scrolls(clip)) clip = clip.parentElement; return clip; };
+const preLines = (pre) => {
+  const clip = clipOf(pre);
+  const visibleRight = Math.round(clip.getBoundingClientRect().left + clip.clientWidth);
+  const lines = [];
+  const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    let start = 0;
+    for (const part of node.textContent.split("\n")) {
+      if (part.trim()) {
+        const range = document.createRange();
+        range.setStart(node, start);
+        range.setEnd(node, start + part.length);
+        const right = Math.max(...[...range.getClientRects()].map((rect) => rect.right));
+        lines.push({text: part, right: Math.round(right), visibleRight});
+      }
+      start += part.length + 1;
+    }
+  }
+  return lines;
+};
+"""

@@ -26,6 +26,7 @@ import pytest
 from autograder.notebook import CELL_RESULTS_MIME
 from autograder.protocol import subject_of_item
 from mnist_kit import course
+from tests.browser import LINES_IN_VIEW
 from tests.conftest import REPO
 from tests.roundtrip import ASSIGNMENTS, STUDENTS, WRONG_EXPECTED
 
@@ -149,30 +150,14 @@ def test_student_files_survived_autograde_and_the_rest_was_restored(roundtrip):
 
 # For every output box of a grade cell (✓/✗ lines): each text line's right edge
 # against the right edge of what the box shows (the nearest ancestor that scrolls sideways).
-MEASURE_OUTPUT_BOXES = r"""
-const scrolls = (element) => ["auto", "scroll", "hidden"].includes(getComputedStyle(element).overflowX);
+MEASURE_OUTPUT_BOXES = LINES_IN_VIEW + r"""
 const boxes = [];
 for (const pre of document.querySelectorAll("pre")) {
   if (!pre.textContent.includes("✗") && !pre.textContent.includes("✓")) continue;
-  let clip = pre;
-  while (clip.parentElement && !scrolls(clip)) clip = clip.parentElement;
-  const visibleRight = clip.getBoundingClientRect().left + clip.clientWidth;
-  const lines = [];
-  const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    let start = 0;
-    for (const part of node.textContent.split("\n")) {
-      if (part.trim()) {
-        const range = document.createRange();
-        range.setStart(node, start);
-        range.setEnd(node, start + part.length);
-        const right = Math.max(...[...range.getClientRects()].map((rect) => rect.right));
-        lines.push({text: part, right: Math.round(right)});
-      }
-      start += part.length + 1;
-    }
-  }
-  boxes.push({visibleRight: Math.round(visibleRight), scrollable: clip.scrollWidth > clip.clientWidth, lines});
+  const clip = clipOf(pre);
+  const lines = preLines(pre);
+  boxes.push({visibleRight: lines.length ? lines[0].visibleRight : 0, scrollable: clip.scrollWidth > clip.clientWidth,
+              lines});
 }
 return {width: window.innerWidth, boxes};
 """

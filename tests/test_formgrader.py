@@ -22,6 +22,7 @@ import pytest
 
 from autograder.notebook import CELL_RESULTS_MIME
 from mnist_kit import course
+from tests.browser import LINES_IN_VIEW
 from tests.roundtrip import WRONG_EXPECTED
 
 FORMGRADER = "nbgrader.server_extensions.formgrader"
@@ -86,37 +87,14 @@ def formgrader(roundtrip, tmp_path_factory):
 # verdicts (stdout) and result, whether each is displayed, and each verdict line's right edge
 # against the right edge of what its box shows. Last, scroll the early_stopping cell into view,
 # below the fixed navigation bar, for the screenshot.
-READ_GRADE_CELLS = r"""
+READ_GRADE_CELLS = LINES_IN_VIEW + r"""
 const deadline = Date.now() + 30000;
 while (!(window.formgrader && formgrader.grades && formgrader.grades.loaded)) {
   if (Date.now() > deadline) return {error: "no grades loaded", text: document.body.innerText.slice(0, 2000)};
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const shown = (element) => element !== null && element.checkVisibility() && element.getBoundingClientRect().width > 0;
-const scrolls = (element) => ["auto", "scroll", "hidden"].includes(getComputedStyle(element).overflowX);
-const linesOf = (box) => {
-  const lines = [];
-  for (const pre of box ? box.querySelectorAll("pre") : []) {
-    let clip = pre;
-    while (clip.parentElement && !scrolls(clip)) clip = clip.parentElement;
-    const visibleRight = clip.getBoundingClientRect().left + clip.clientWidth;
-    const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      let start = 0;
-      for (const part of node.textContent.split("\n")) {
-        if (part.trim()) {
-          const range = document.createRange();
-          range.setStart(node, start);
-          range.setEnd(node, start + part.length);
-          const right = Math.max(...[...range.getClientRects()].map((rect) => rect.right));
-          lines.push({text: part, right: Math.round(right), visibleRight: Math.round(visibleRight)});
-        }
-        start += part.length + 1;
-      }
-    }
-  }
-  return lines;
-};
+const linesOf = (box) => [...(box ? box.querySelectorAll("pre") : [])].flatMap(preLines);
 const cells = {};
 for (const input of document.querySelectorAll("input.score")) {
   const cell = input.closest(".cell");

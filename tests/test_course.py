@@ -347,6 +347,8 @@ def self_check(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=600)
 
 
+@pytest.mark.slow      # nbgrader generate_assignment, then two real gradings: ~30 s
+@pytest.mark.command
 def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_path):
     copy = course.CourseCopy(tmp_path / "course")
     folder = copy.release("ps1")                                  # as nbgrader generate_assignment makes it
@@ -368,6 +370,8 @@ def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_p
     assert completed.stdout.strip().splitlines()[-1].count("score: 0 / 3 points"), completed.stdout[-500:]
 
 
+@pytest.mark.slow      # nbgrader generate_assignment: ~10 s each
+@pytest.mark.command
 @pytest.mark.parametrize("assignment", [a.id for a in course.ASSIGNMENTS[1:]])
 def test_self_check_collects_each_released_assignments_own_tasks(tmp_path, assignment):
     copy = course.CourseCopy(tmp_path / "course")

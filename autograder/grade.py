@@ -119,10 +119,11 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 
     with tempfile.TemporaryDirectory(prefix="mnist-grade-") as temporary:
         workdir = Path(temporary)
-        probes = _probes_of(checks, workdir, confirm=include_hidden)
+        planned = _planned(checks, confirm=include_hidden)
+        probes = _probes_of(planned, workdir)
         blocked = _unreadable_modules(package_parent / "mnist_tasks", probes)
         to_train = {variant_of_subject(c.subject) for c in checks if c.needs_training}
-        follow_ups = {probe["id"]: probe["then"] for probe in _planned(checks, include_hidden) if "then" in probe}
+        follow_ups = {probe["id"]: probe["then"] for probe in planned if "then" in probe}
         arrived: queue.Queue = queue.Queue()
         evidence = Evidence({}, workdir, package=package_parent / "mnist_tasks")
         timings: dict[str, float] = {}
@@ -208,11 +209,11 @@ def _planned(checks: list[Check], confirm: bool) -> list[PlannedProbe]:
     return list(planned.values())
 
 
-def _probes_of(checks: list[Check], workdir: Path, confirm: bool = True) -> list[Probe]:
+def _probes_of(planned: list[PlannedProbe], workdir: Path) -> list[Probe]:
     """The probes to send, their arrays saved in ``workdir``; builds of variants first, so that
     training can start early."""
     probes = []
-    for probe in _planned(checks, confirm):
+    for probe in planned:
         for name, array in probe.get("arrays", {}).items():
             np.save(workdir / name, array, allow_pickle=False)
         probes.append(wire(probe))

@@ -27,11 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from autograder.processes import child_pids, kill_and_wait
-from autograder.protocol import Outcome, Probe, Request, outcome
+from autograder.protocol import Event, Outcome, Probe, Request, outcome
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -261,8 +262,8 @@ class _Conversation:
     def expected(self) -> str | None:
         return next((p["id"] for p in self.probes if p["id"] not in self.finished), None)
 
-    def accept(self, line: bytes) -> str:
-        """'start', 'calling', 'done' or 'forged' for one line of the pipe."""
+    def accept(self, line: bytes) -> Event | Literal["forged"]:
+        """The worker's event this line is, or 'forged' when student code wrote it."""
         try:
             message = json.loads(line)
         except ValueError:
@@ -303,7 +304,6 @@ class _Channel:
     reader: object            # binary stream from its result pipe
     log: object
     served: int = 0
-    buffer: bytes = field(default=b"")
 
     def send(self, request: Request) -> None:
         self.requests.write(json.dumps(request) + "\n")

@@ -5,13 +5,13 @@ from it) and MNIST (``MNIST_NPZ`` or Keras's download). docs/course.md has the w
 """
 
 import os
-import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
 from autograder.nbgrader_plugin import IsolatedGrades
+from mnist_kit.runtime import path_with_this_python
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
 
@@ -19,10 +19,9 @@ c.CourseDirectory.course_id = "mnist-tasks"
 
 # Kernels inherit this: TensorFlow's C++ start-up lines stay off stderr.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# nbgrader runs `alembic` (its gradebook's migrations) from PATH: the Python running nbgrader has it
-# beside itself, even when its environment is not activated (`.venv/bin/nbgrader ...`).
-if os.path.dirname(sys.executable) not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+# nbgrader runs `alembic` from PATH: the one beside the Python running nbgrader, even when its
+# environment is not activated (`.venv/bin/nbgrader ...`).
+os.environ["PATH"] = path_with_this_python(os.environ.get("PATH"))
 
 # --- Autograde --------------------------------------------------------------------------------
 # Grade cells are scored by the isolated grader, not by what the student's kernel printed:

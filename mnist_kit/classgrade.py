@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnist_kit.i18n import Text, current_language
+from mnist_kit.runtime import path_with_this_python
 
 CACHE = ".mnist-grade-cache"
 LEDGER = "ledger.json"
@@ -145,14 +146,6 @@ class Ledger:
         os.replace(temporary, self.path)
 
 
-def nbgrader_environment() -> dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("NBGRADER_EXECUTION", None)
-    # nbgrader runs `alembic` from PATH: this environment's bin first.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
-
-
 class Recorder:
     """nbgrader's own autograde, through its Python API (``NbGraderAPI.autograde``: what formgrader
     calls), in this process: nbgrader is imported once, not once per student and assignment.
@@ -162,7 +155,7 @@ class Recorder:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        os.environ["PATH"] = nbgrader_environment()["PATH"]
+        os.environ["PATH"] = path_with_this_python(os.environ.get("PATH"))
         config = course_config(root)
         config.CourseDirectory.root = str(root)
         config.IsolatedGrades.cache_dir = str(root / CACHE)   # not relative to this process's cwd
@@ -248,8 +241,9 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
     failures = 0
     client = None
     try:
-        to_grade = [s for s in pending if cache.load(cache_dir, s.key) is None]
-        ready = [s for s in pending if all(s is not other for other in to_grade)]
+        cached = [(s, cache.load(cache_dir, s.key)) for s in pending]   # each cache file read once
+        to_grade = [s for s, results in cached if results is None]
+        ready = [(s, results) for s, results in cached if results is not None]
         futures = {}
         record = Recorder(root, db_url)
         if to_grade:
@@ -263,7 +257,7 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
         def arrivals():
             # Results already in the cache first (an earlier, interrupted run graded them), then
             # each grading as it finishes, in whatever order the workers finish them.
-            yield from ((s, cache.load(cache_dir, s.key)) for s in ready)
+            yield from ready
             for future in completed:
                 s = futures[future]
                 try:

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_kit.runtime import path_with_this_python
+
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "assignments"
 STUBS = REPO / "mnist_tasks"
@@ -155,8 +157,7 @@ class CourseCopy:
     def environment(self) -> dict[str, str]:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONDONTWRITEBYTECODE="1")
         env.pop("NBGRADER_EXECUTION", None)
-        # nbgrader runs `alembic` (its database migrations) from PATH: the venv's bin must be on it.
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env["PATH"] = path_with_this_python(env.get("PATH"))
         # Jupyter's own files (config, data, runtime) stay in the copy, away from the user's: no
         # ~/.jupyter config and no user-level "python3" kernel that points at another Python. The
         # kernel is then this environment's own (ipykernel's, run with sys.executable).

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 
 # Same numbers on machines with different core counts: TF's thread counts change the bits of
 # the results (see ../shared/notes/keras-cpu-facts.md). Two intra-op threads is the speed optimum
 # on the 2-core machines the kit is calibrated on.
 INTRA_OP_THREADS = 2
 INTER_OP_THREADS = 1
+
+
+def path_with_this_python(path: str | None) -> str:
+    """``path`` (a PATH) with this Python's bin directory first: nbgrader runs ``alembic`` (its
+    gradebook's migrations) from PATH, and it must be the one beside the Python running nbgrader,
+    activated environment or not."""
+    here = os.path.dirname(sys.executable)
+    return os.pathsep.join([here, *(part for part in (path or "").split(os.pathsep) if part and part != here)])
 
 
 def quiet_tensorflow() -> None:

@@ -165,12 +165,17 @@ def measure_url(url: str, script: str, width: int = 1024, height: int = 800, png
             return _drive(websocket.create_connection(target["webSocketDebuggerUrl"], timeout=timeout,
                                                       suppress_origin=True), url, script, (width, height), png, timeout)
         finally:
-            browser.terminate()
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                browser.wait()
+            stop(browser, grace=10)
+
+
+def stop(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM, and SIGKILL if ``process`` is still there after ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _drive(connection, url: str, script: str, size: tuple[int, int], png: Path | None, timeout: float) -> dict:

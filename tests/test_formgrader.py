@@ -22,7 +22,7 @@ import pytest
 
 from autograder.notebook import CELL_RESULTS_MIME
 from mnist_kit import course
-from tests.browser import LINES_IN_VIEW
+from tests.browser import LINES_IN_VIEW, stop
 from tests.roundtrip import WRONG_EXPECTED
 
 FORMGRADER = "nbgrader.server_extensions.formgrader"
@@ -73,12 +73,7 @@ def formgrader(roundtrip, tmp_path_factory):
     try:
         yield _wait_until_it_answers(server, Path(environment["JUPYTER_RUNTIME_DIR"]), token, log), token
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, grace=30)
 
 
 # Run in formgrader's submission page once it has loaded: wait until formgrader's own scripts have

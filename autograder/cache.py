@@ -19,6 +19,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from autograder.secret import CourseSecret
+
 KIT = Path(__file__).resolve().parent.parent
 VERSION = 1   # of the cache's format
 
@@ -52,14 +54,16 @@ def package_digest(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def cache_key(directory: Path, items, language: str, include_hidden: bool = True) -> str:
-    return key_of(package_files(directory), items, language, include_hidden)
+def cache_key(directory: Path, items, language: str, secret: CourseSecret | None) -> str:
+    return key_of(package_files(directory), items, language, secret)
 
 
-def key_of(files: dict[str, bytes], items, language: str, include_hidden: bool = True) -> str:
-    """The key of grading the package ``files`` (name → bytes) for ``items``."""
+def key_of(files: dict[str, bytes], items, language: str, secret: CourseSecret | None) -> str:
+    """The key of grading the package ``files`` (name → bytes) for ``items``; with the hidden inputs
+    of ``secret`` (another secret, other inputs: another result), or public checks only (None)."""
     parts = {"version": VERSION, "grader": grader_identity(), "package": package_digest(files),
-             "items": list(items), "language": language, "hidden": include_hidden}
+             "items": list(items), "language": language,
+             "hidden": secret.fingerprint if secret is not None else None}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

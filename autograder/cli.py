@@ -3,7 +3,10 @@
     mnist-grade                       # ./mnist_tasks
     mnist-grade path/to/submission --json results.json --lang ja
     mnist-grade solutions --only one_hot,D        # a subset of tasks or variants
+    mnist-grade submitted/alice/ps1 --course .    # hidden checks too, from the course's secret
 
+The hidden checks run when the course's secret is found (``autograder.secret``: ``--course DIR``,
+else the nbgrader course around the current directory); ``--hidden`` insists on them.
 Exits 0 whenever grading completed, whatever the score; 2 when it could not run at all.
 """
 
@@ -23,9 +26,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write Gradescope's results.json here")
     parser.add_argument("--lang", choices=("ja", "en"), help="language of the messages (default: from the locale)")
     parser.add_argument("--only", help="comma-separated tasks or variant ids, e.g. one_hot,build_cnn,D,CNN")
-    parser.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
+    parser.add_argument("--course", type=Path,
+                        help="the nbgrader course whose secret chooses the hidden checks' inputs "
+                             "(default: the course around the current directory, if any)")
+    hidden = parser.add_mutually_exclusive_group()
+    hidden.add_argument("--hidden", action="store_true", help="insist on the hidden checks: refuse without the course's secret")
+    hidden.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
+    # How run_grader hands this process the secret: on stdin, never in argv or the environment,
+    # which student code in the workers could read from /proc.
+    hidden.add_argument("--secret-stdin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     language = current_language(args.lang)
+    from autograder import secret as course_secret
+
+    try:
+        secret = _secret(args, course_secret)
+    except course_secret.MissingSecret as error:
+        print(error.text.get(language), file=sys.stderr)
+        return 2
     from autograder.sandbox import protect_grader_process
 
     protect_grader_process()   # student code in the workers must not reach this process's output
@@ -38,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         report = grade(args.submission, only=args.only.split(",") if args.only else None,
-                       include_hidden=not args.public_only)
+                       secret=secret)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
@@ -46,9 +64,24 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     print(table(report, language))
+    if secret is None and not args.public_only:
+        from autograder import render
+
+        print(render.say("no_secret", language))
     if args.json:
         write_json(report, args.json, language)
     return 0
+
+
+def _secret(args, course_secret):
+    if args.public_only:
+        return None
+    if args.secret_stdin:
+        return course_secret.CourseSecret(sys.stdin.readline().strip())
+    course = args.course.resolve() if args.course else course_secret.find_course(Path.cwd())
+    if args.hidden:
+        return course_secret.for_course(course)
+    return course_secret.optional_for_course(course)
 
 
 if __name__ == "__main__":

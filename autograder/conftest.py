@@ -12,7 +12,9 @@ of that notebook's grade cells are graded, and the points are the notebook's.
 The submission is graded once per session, in the sandbox; each check becomes one test whose
 failure shows the grader's verdict (``autograder.render``), not pytest's introspection. Test ids
 are ``<task>:<n>`` (``one_hot:3``, ``variant_D:2``): ``-k one_hot`` selects exactly one_hot's
-checks. Hidden checks run only with ``--hidden``. The last line of the run gives the points.
+checks. Hidden checks run only with ``--hidden``, and only where the course's secret is
+(``autograder.secret``: ``--course DIR``, or the nbgrader course around the current directory);
+elsewhere ``--hidden`` is refused. The last line of the run gives the points.
 """
 
 from __future__ import annotations
@@ -33,8 +35,26 @@ def pytest_addoption(parser):
                     help="directory containing the mnist_tasks/ to grade (default: the one beside autograder/)")
     group.addoption("--notebook", default=None,
                     help="grade only the tasks of this notebook's grade cells, with its points (assignment folders)")
-    group.addoption("--hidden", action="store_true", help="also run the hidden checks (instructors)")
+    group.addoption("--hidden", action="store_true",
+                    help="also run the hidden checks (instructors: needs the course's secret)")
+    group.addoption("--course", default=None,
+                    help="the nbgrader course whose secret chooses the hidden inputs "
+                         "(default: the course around the current directory)")
     group.addoption("--lang", choices=("ja", "en"), default=None, help="language of the messages")
+
+
+def pytest_configure(config):
+    config._mnist_secret = None
+    if not config.getoption("--hidden", default=False):
+        return
+    from autograder import secret as course_secret
+
+    course = config.getoption("--course")
+    course = Path(course).resolve() if course else course_secret.find_course(Path.cwd())
+    try:
+        config._mnist_secret = course_secret.for_course(course)
+    except course_secret.MissingSecret as error:
+        raise pytest.UsageError(error.text.get(current_language(config.getoption("--lang")))) from None
 
 
 def grade_cells(config) -> list[tuple[tuple[str, ...], float]]:
@@ -67,7 +87,7 @@ def pytest_generate_tests(metafunc):
     from autograder.grade import select
     from autograder.protocol import subject_of_item
 
-    checks = select(include_hidden=metafunc.config.getoption("--hidden"))
+    checks = select(secret=metafunc.config._mnist_secret)
     cells = grade_cells(metafunc.config)
     if cells:
         subjects = {subject_of_item(item) for items, _ in cells for item in items}
@@ -95,7 +115,7 @@ def grading(request):
     import_tensorflow_quietly()
     config = request.config
     report = grade(Path(config.getoption("--submission")), names=config._mnist_selected,
-                   include_hidden=config.getoption("--hidden"))
+                   secret=config._mnist_secret)
     config._mnist_report = report
     return {result.name: result for result in report.results}
 
@@ -133,14 +153,16 @@ def pytest_unconfigure(config):
     if report is None or reporter is None:
         return
     from autograder.grade import select
-
     from autograder.protocol import subject_of_item
+    from autograder.secret import CourseSecret
 
     language = current_language(config.getoption("--lang"))
     cells = grade_cells(config)
     subjects = {subject_of_item(item) for items, _ in cells for item in items}
-    hidden = 0 if config.getoption("--hidden") else \
-        len([c for c in select() if c.hidden and (not cells or c.subject in subjects)])
+    # How many hidden checks grading adds: their number is the same under every secret, so a
+    # throw-away one counts them (its inputs are never used).
+    hidden = 0 if config._mnist_secret is not None else \
+        len([c for c in select(secret=CourseSecret.generate()) if c.hidden and (not cells or c.subject in subjects)])
     selected = [r for r in report.results if r.name in config._mnist_selected]
     score, total = points(config, report)
     all_passed = all(r.score == r.max_score for r in selected)

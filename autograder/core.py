@@ -44,7 +44,8 @@ class Check:
     hidden: bool = False     # hidden checks run at grading; students' pytest runs the public ones
     needs_training: bool = False
     # Probes that run only with the hidden checks, to confirm a public check on inputs nobody has
-    # seen (answers hard-coded for the published inputs pass the public probe alone).
+    # seen (answers hard-coded for the published inputs pass the public probe alone); built, like
+    # the hidden checks, only from the course's secret.
     confirmations: list[PlannedProbe] = field(default_factory=list)
     title_ja: str | None = None   # the name in Japanese; ``name`` (English) stays the check's id
 

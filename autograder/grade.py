@@ -23,6 +23,7 @@ from autograder.core import Check, Evidence, Verdict
 from autograder.protocol import ATTENTION_STATUSES, Incident, Outcome, PlannedProbe, Probe, subject_of_item, \
     variant_of_probe, variant_of_subject, variant_subject, wire
 from autograder.sandbox import Limits, WorkerSource, run_probes
+from autograder.secret import CourseSecret
 from mnist_kit import variants as variant_table
 from mnist_kit.i18n import Text
 from mnist_kit.runtime import import_tensorflow_quietly
@@ -50,6 +51,7 @@ class Report:
     submission: str
     timings: dict[str, float] = field(default_factory=dict)
     incidents: list[Incident] = field(default_factory=list)   # probes that hung, crashed, tampered...
+    secret: str | None = None   # the fingerprint of the course secret of the hidden checks; None: public only
 
     @property
     def score(self) -> float:
@@ -69,9 +71,10 @@ def subjects() -> list[str]:
     return seen
 
 
-def select(only: list[str] | None = None, include_hidden: bool = True) -> list[Check]:
-    """Checks for the named subjects (function names, 'variant D' or 'D', 'variants'), or all."""
-    checks = [check for check in catalog() if include_hidden or not check.hidden]
+def select(only: list[str] | None = None, secret: CourseSecret | None = None) -> list[Check]:
+    """Checks for the named subjects (function names, 'variant D' or 'D', 'variants'), or all; the
+    hidden ones only with the course's ``secret``."""
+    checks = catalog(secret)
     if not only:
         return checks
     wanted = set()
@@ -97,9 +100,10 @@ def locate_package(submission: Path) -> Path | None:
 
 
 def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | None = None,
-          include_hidden: bool = True, limits: Limits = Limits(), mnist=None,
+          secret: CourseSecret | None = None, limits: Limits = Limits(), mnist=None,
           workers: WorkerSource | None = None) -> Report:
-    """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``.
+    """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``;
+    the hidden checks with the course's ``secret`` (``autograder.secret``), the public ones without.
 
     Three phases: the worker runs the probes (student code); as each outcome arrives, the grader
     does what the probe's ``then`` asks — reads, vets and trains a builder's model, tries an
@@ -108,18 +112,19 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     (``autograder.sandbox``: fresh processes by default, a ``ForkServer`` for many gradings).
     """
     started = time.perf_counter()
-    checks = select(only, include_hidden)
+    checks = select(only, secret)
+    fingerprint = secret.fingerprint if secret is not None else None
     if names is not None:
         checks = [check for check in checks if check.name in names]
     package_parent = locate_package(Path(submission))
     if package_parent is None:
         missing = Text(f"{submission} に mnist_tasks/ がありません。", f"no mnist_tasks/ in {submission}.")
         return Report([TestResult(c.name, c.subject, 0.0, c.points, missing, c.hidden, c.title) for c in checks],
-                      time.perf_counter() - started, str(submission))
+                      time.perf_counter() - started, str(submission), secret=fingerprint)
 
     with tempfile.TemporaryDirectory(prefix="mnist-grade-") as temporary:
         workdir = Path(temporary)
-        planned = _planned(checks, confirm=include_hidden)
+        planned = _planned(checks)
         probes = _probes_of(planned, workdir)
         blocked = _unreadable_modules(package_parent / "mnist_tasks", probes)
         to_train = {variant_of_subject(c.subject) for c in checks if c.needs_training}
@@ -169,7 +174,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
                               status=evidence.results[probe["id"]]["status"])
                      for probe in probes
                      if evidence.results.get(probe["id"], {}).get("status") in ATTENTION_STATUSES]
-    return Report(results, time.perf_counter() - started, str(submission), timings, incidents)
+    return Report(results, time.perf_counter() - started, str(submission), timings, incidents, fingerprint)
 
 
 def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set, mnist, timings) -> None:
@@ -199,12 +204,12 @@ def _unreadable_modules(package_dir: Path, probes: list[Probe]) -> dict[str, Out
     return blocked
 
 
-def _planned(checks: list[Check], confirm: bool) -> list[PlannedProbe]:
-    """Each distinct probe of ``checks`` once; ``confirm``: with the probes that confirm public
-    checks on unseen inputs (graded with the hidden checks)."""
+def _planned(checks: list[Check]) -> list[PlannedProbe]:
+    """Each distinct probe of ``checks`` once, with the probes that confirm public checks on unseen
+    inputs (built only with the course's secret, as the hidden checks are)."""
     planned: dict[str, PlannedProbe] = {}
     for check in checks:
-        for probe in [*check.probes, *(check.confirmations if confirm else [])]:
+        for probe in [*check.probes, *check.confirmations]:
             planned.setdefault(probe["id"], probe)
     return list(planned.values())
 

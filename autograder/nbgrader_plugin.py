@@ -10,7 +10,8 @@ writes the grader's own: the verdict of each check on stdout and the points as t
 The sources it reads are the gradebook's: nbgrader's ``OverwriteCells`` has already restored
 every grade cell, so a student who edits one changes nothing. The grader runs once per notebook,
 in a separate process, on the autograded copy of the submission (the student's ``mnist_tasks``
-files, kept by ``Autograde.exclude_overwriting``), hidden checks included.
+files, kept by ``Autograde.exclude_overwriting``), hidden checks included: their inputs come
+from the course's secret (``autograder.secret``), which grading without refuses to do.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Unicode
 
 from autograder import cache
+from autograder import secret as course_secret
 
 from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
     requested, run_grader, summarize, tests_of
@@ -49,13 +51,14 @@ class IsolatedGrades(NbGraderPreprocessor):
         directory = Path(resources["metadata"]["path"])
         items = list(dict.fromkeys(item for _, request in cells for item in request.items))
         failure = results = None
-        key = cache.cache_key(directory, items, self.language) if self.cache_dir else None
+        secret = self._course_secret()
+        key = cache.cache_key(directory, items, self.language, secret) if self.cache_dir else None
         try:
             results = cache.load(self.cache_dir, key) if key else None
             if results is not None and "grader_failure" in results:   # it hung when graded before
                 raise GraderTimeout(results["grader_failure"])
             if results is None:
-                results = run_grader(directory, items, include_hidden=True, language=self.language,
+                results = run_grader(directory, items, secret=secret, language=self.language,
                                      timeout=self.timeout)
                 if key:
                     cache.store(self.cache_dir, key, results)
@@ -82,3 +85,12 @@ class IsolatedGrades(NbGraderPreprocessor):
             self.log.info("isolated grader: %s %s → %g / %g", cell.metadata["nbgrader"]["grade_id"],
                           ",".join(request.items), earned, points)
         return nb, resources
+
+    def _course_secret(self) -> course_secret.CourseSecret:
+        """The secret of the course nbgrader runs in (``CourseDirectory.root``), read once.
+        ``MissingSecret`` stops the run with its message rather than grade without hidden checks."""
+        if getattr(self, "_secret", None) is None:
+            from nbgrader.coursedir import CourseDirectory
+
+            self._secret = course_secret.for_course(Path(CourseDirectory(config=self.config).root))
+        return self._secret

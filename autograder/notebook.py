@@ -32,6 +32,7 @@ from typing import TypedDict
 
 from autograder import render
 from autograder.protocol import subject_of_item
+from autograder.secret import CourseSecret
 from mnist_kit.i18n import LANGUAGES
 
 CALL = "grade_cell"
@@ -71,24 +72,24 @@ class Request:
     points: float | None       # the points the call states (the notebook's metadata decides in nbgrader)
 
 
-def run_grader(directory: Path, items, *, include_hidden: bool, language: str,
+def run_grader(directory: Path, items, *, secret: CourseSecret | None, language: str,
                timeout: float = GRADER_TIMEOUT) -> dict:
     """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict.
+    With the course's ``secret`` the hidden checks run too; without, the public checks alone.
 
     The grader runs isolated (``-I``: neither the submission's folder nor PYTHONPATH is on its
-    path) from a temporary working directory, its output captured.
+    path) from a temporary working directory, its output captured; the secret reaches it on stdin.
     """
     directory = Path(directory).resolve()
     with tempfile.TemporaryDirectory(prefix="mnist-grade-cell-") as temporary:
         output = Path(temporary) / "results.json"
         command = [sys.executable, "-I", "-m", "autograder.cli", str(directory), "--only", ",".join(items),
                    "--json", str(output), "--lang", language]
-        if not include_hidden:
-            command.append("--public-only")
+        command.append("--secret-stdin" if secret is not None else "--public-only")
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         try:
             completed = subprocess.run(command, cwd=temporary, env=env, capture_output=True, text=True,
-                                       timeout=timeout, stdin=subprocess.DEVNULL)
+                                       timeout=timeout, input=f"{secret.token}\n" if secret is not None else "")
         except subprocess.TimeoutExpired:
             raise GraderTimeout(f"grading {','.join(items)} took longer than {timeout:g} s") from None
         if completed.returncode != 0 or not output.is_file():
@@ -134,7 +135,7 @@ def grade_cell(*items: str, points: float) -> float:
         print(render.CATALOGUE["autograding"].both())
         return 0.0
     try:
-        results = run_grader(Path.cwd(), items, include_hidden=False, language=language)
+        results = run_grader(Path.cwd(), items, secret=None, language=language)
         text, earned = summarize(results, items, points, language, public_only=True)
     except GraderError as error:
         text, earned = summarize(None, items, points, language, failure=str(error))

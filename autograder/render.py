@@ -50,6 +50,8 @@ CATALOGUE = {
     "pytest_score": Text("採点: {score:g} / {total:g} 点", "score: {score:g} / {total:g} points"),
     "pytest_public_passed": Text(" — 公開チェックはすべて合格です", " — public checks passed"),
     "pytest_all_passed": Text(" — すべてのチェックに合格しました", " — all checks passed"),
+    "no_secret": Text("(非公開チェックは実行していません: コースの秘密がありません。--course DIR / `mnist-course secret`)",
+                      "(hidden checks not run: no course secret; see --course DIR and `mnist-course secret`)"),
     "pytest_hidden": Text(" (採点時にはさらに {hidden} 件の非公開チェックがあります)", " ({hidden} hidden checks run at grading)"),
     "autograding": Text("自動採点中: この問題の点数は、カーネルの外の隔離された採点器が書き込みます。",
                         "autograding: the isolated grader, outside this kernel, writes this cell's score."),

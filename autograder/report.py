@@ -40,7 +40,9 @@ def gradescope(report: Report, language: str) -> dict:
         # Gradescope keeps extra_data unread; the benchmark reads the grader's own timings from it.
         "extra_data": {"timings_seconds": {key: round(value, 2) for key, value in report.timings.items()},
                        # for the class-scale autograde: who needs an instructor's attention, and why
-                       "incidents": report.incidents},
+                       "incidents": report.incidents,
+                       # which course secret chose the hidden inputs (its fingerprint), None: public only
+                       "hidden_inputs": report.secret},
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
             # "title" too: the name in the report's language (under Japanese "name" stays English, the id).

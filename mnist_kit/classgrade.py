@@ -86,7 +86,7 @@ def notebook_items(root: Path, assignment: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def submissions(root: Path, assignment: str, students: list[str] | None, language: str) -> list[Submission]:
+def submissions(root: Path, assignment: str, students: list[str] | None, language: str, secret) -> list[Submission]:
     """The submitted students of ``assignment`` (nbgrader's submitted/STUDENT/ASSIGNMENT layout)."""
     from autograder import cache
 
@@ -101,15 +101,16 @@ def submissions(root: Path, assignment: str, students: list[str] | None, languag
         if students and student not in students:
             continue
         files = {**cache.package_files(folder), **provided}   # nbgrader restores the provided files
-        found.append(Submission(assignment, student, files, items, cache.key_of(files, items, language)))
+        found.append(Submission(assignment, student, files, items, cache.key_of(files, items, language, secret)))
     return found
 
 
 # --- stage 1: grading, on a Dask worker ------------------------------------------------------------------
 
-def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str) -> dict:
-    """Run on a Dask worker: grade ``files`` as a ``mnist_tasks`` package; Gradescope's results dict,
-    or ``{"grader_failure": why}`` when grading hung past its limit."""
+def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, secret) -> dict:
+    """Run on a Dask worker: grade ``files`` as a ``mnist_tasks`` package, hidden checks from the
+    course's ``secret`` included; Gradescope's results dict, or ``{"grader_failure": why}`` when
+    grading hung past its limit."""
     from autograder.notebook import GraderTimeout, run_grader
 
     with tempfile.TemporaryDirectory(prefix="mnist-class-") as temporary:
@@ -118,7 +119,7 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str) 
         for name, data in files.items():
             (package / name).write_bytes(data)
         try:
-            return run_grader(Path(temporary), list(items), include_hidden=True, language=language)
+            return run_grader(Path(temporary), list(items), secret=secret, language=language)
         except GraderTimeout as error:
             return {"grader_failure": str(error)}
 
@@ -222,11 +223,13 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
     from tqdm import tqdm
 
     from autograder import cache
+    from autograder import secret as course_secret
 
     root = Path(root).resolve()
+    secret = course_secret.for_course(root)   # before anything starts: MissingSecret says what to do
     cache_dir = root / CACHE
     ledger = Ledger(cache_dir / LEDGER)
-    todo = [s for assignment in assignments for s in submissions(root, assignment, students, language)]
+    todo = [s for assignment in assignments for s in submissions(root, assignment, students, language, secret)]
     outcomes = [Outcome(s, "skipped") for s in todo if ledger.recorded(s)
                 and (root / "autograded" / s.student / s.assignment).is_dir()]
     skipped = {id(o.submission) for o in outcomes}
@@ -249,7 +252,7 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
         if to_grade:
             client = client_for(workers, scheduler)
             for s in to_grade:
-                future = client.submit(grade_files, s.files, s.items, language, pure=False,
+                future = client.submit(grade_files, s.files, s.items, language, secret, pure=False,
                                        key=f"grade-{s.assignment}-{s.student}-{s.key[:16]}")
                 futures[future] = s
         completed = as_completed(list(futures)) if futures else []
@@ -338,8 +341,14 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     language = args.lang or "ja"
-    outcomes = autograde(root, assignments, students=args.student, workers=args.workers, scheduler=args.scheduler,
-                         language=language, db_url=args.db, progress=not args.no_progress)
+    from autograder.secret import MissingSecret
+
+    try:
+        outcomes = autograde(root, assignments, students=args.student, workers=args.workers, scheduler=args.scheduler,
+                             language=language, db_url=args.db, progress=not args.no_progress)
+    except MissingSecret as error:
+        print(error.text.both(), file=sys.stderr)
+        return 2
     for line in summary(outcomes, current_language(args.lang)):
         print(line)
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -3,6 +3,7 @@
     python -m mnist_kit.course sync        # refresh assignments/source/*/mnist_tasks/ from mnist_tasks/
     python -m mnist_kit.course check       # exit 1 if those copies are stale (tests/test_course.py too)
     python -m mnist_kit.course dry-run     # a temporary course: release, submit the reference, autograde
+    mnist-course secret [--course DIR]     # create the course's secret of the hidden checks (once)
     mnist-course report [--course DIR]     # the class report of a graded course (mnist_kit/report.py)
 
 Why copies: nbgrader collects, restores and returns only what lies inside an assignment's folder,
@@ -26,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import secret as course_secret
+from autograder.secret import CourseSecret
 from mnist_kit.runtime import path_with_this_python
 
 REPO = Path(__file__).resolve().parent.parent
@@ -146,10 +149,15 @@ class CourseCopy:
     Used by tests/test_course_roundtrip.py and by ``dry-run``; instructors can use it to rehearse.
     """
 
-    def __init__(self, root: Path, source: Path = COURSE):
+    def __init__(self, root: Path, source: Path = COURSE, secret: CourseSecret | None = None):
+        """``secret``: the copy's course secret (``autograder.secret``), a new one by default."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copy(source / "nbgrader_config.py", self.root / "nbgrader_config.py")
+        if secret is None:
+            course_secret.create(self.root)
+        else:
+            course_secret.secret_path(self.root).write_text(secret.token + "\n", encoding="ascii")
         shutil.copytree(source / "source", self.root / "source",
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
         self.log: list[tuple[str, float]] = []
@@ -244,6 +252,28 @@ def dry_run(assignments: list[str], keep: Path | None = None) -> int:
     return 0
 
 
+def create_secret(course: Path | None) -> int:
+    """``mnist-course secret``: create the course's secret unless it has one; say where it is."""
+    course = course.resolve() if course else course_secret.find_course(Path.cwd())
+    if course is None or not (course / course_secret.COURSE_MARKER).is_file():
+        where = course or Path.cwd()
+        print(f"{where} は nbgrader のコースではありません (nbgrader_config.py がありません)。--course DIR で指定してください。\n"
+              f"{where} is not in an nbgrader course (no nbgrader_config.py): name it with --course DIR.", file=sys.stderr)
+        return 2
+    path, created = course_secret.create(course)
+    if created:
+        print(f"コースの秘密を作りました: {path}\n"
+              "  非公開チェックの入力はここから決まります。配布しないこと (nbgrader は source/ しか配布しません)、\n"
+              "  採点を始めたら変えないこと、成績簿と一緒にバックアップすること。\n"
+              f"created the course secret: {path}\n"
+              "  The hidden checks' inputs come from it. Never hand it out (nbgrader releases source/ only),\n"
+              "  keep it once grading has begun, and back it up with the gradebook.")
+    else:
+        print(f"コースの秘密はすでにあります (そのまま使います): {path}\n"
+              f"the course already has its secret (kept as it is): {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -252,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     dry = commands.add_parser("dry-run", help="release, submit the reference, autograde, in a temporary course")
     dry.add_argument("assignments", nargs="*", default=[a.id for a in ASSIGNMENTS])
     dry.add_argument("--keep", type=Path, help="build the course here and keep it")
+    secret = commands.add_parser("secret", help="create the course's secret, from which the hidden checks' inputs "
+                                                "come (once: an existing one is kept)")
+    secret.add_argument("--course", type=Path, default=None,
+                        help="the nbgrader course directory (default: the one around the current directory)")
     from mnist_kit import classgrade, report
 
     classgrade.add_arguments(commands.add_parser(
@@ -264,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         return report.command(args)
 
+    if args.command == "secret":
+        return create_secret(args.course)
     if args.command == "sync":
         for path in sync():
             print(f"wrote {path.relative_to(REPO)}")

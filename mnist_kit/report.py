@@ -342,12 +342,15 @@ def grader_results(coursedir, directory: Path, items: list[str]) -> dict | None:
     the course's results cache (``autograder.cache``) keeps them by content; None when it does not
     hold them (the cache is off, or the grader changed since)."""
     from autograder import cache
+    from autograder import secret as course_secret
     from autograder.nbgrader_plugin import IsolatedGrades
 
     grades = IsolatedGrades(config=coursedir.config)   # the course's language and cache, as autograde had them
     if not grades.cache_dir or not items:
         return None
-    return cache.load(Path(coursedir.root, grades.cache_dir), cache.cache_key(directory, items, grades.language))
+    secret = course_secret.optional_for_course(Path(coursedir.root))   # the one autograde graded with
+    return cache.load(Path(coursedir.root, grades.cache_dir),
+                      cache.cache_key(directory, items, grades.language, secret))
 
 
 def grader_incidents(coursedir, directory: Path, items: list[str]) -> list[dict]:

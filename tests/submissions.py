@@ -25,10 +25,15 @@ import textwrap
 from pathlib import Path
 
 from autograder.grade import select
+from autograder.secret import CourseSecret
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "solutions" / "mnist_tasks"
 STUBS = REPO  # the repository's own mnist_tasks/ holds the stubs
+# The course secret the meta-tests grade with (tests/golden/results.json was recorded with it): the
+# hidden checks' inputs, as a course's own secret would choose them. tests/test_secret.py grades
+# under others too.
+TEST_SECRET = CourseSecret("7e57" * 16)
 
 
 def _function_spans(tree: ast.Module) -> dict[str, tuple[int, int]]:
@@ -124,15 +129,25 @@ def make_mutant(tmp_path: Path, replacements: list[tuple[str, str, str]], name: 
 
 def check_names(subjects: list[str] | None = None) -> set[str]:
     """Names of the checks of ``subjects`` (None: every subject) that need no training."""
-    return {check.name for check in select(only=subjects) if not check.needs_training}
+    return {check.name for check in select(only=subjects, secret=TEST_SECRET) if not check.needs_training}
 
 
 def accuracy_names(variants: list[str]) -> set[str]:
     """Names of the accuracy checks of ``variants`` (each trains a model)."""
-    return {check.name for check in select(only=variants) if check.needs_training} if variants else set()
+    return {check.name for check in select(only=variants, secret=TEST_SECRET) if check.needs_training} if variants else set()
 
 
 def describe(report) -> str:
     """Every result that lost points, for assertion messages."""
     lost = [f"  {r.name}: {r.score}/{r.max_score} — {r.message.en}" for r in report.results if r.score < r.max_score]
     return "\n".join(lost) or "  (nothing lost)"
+
+
+def course_with_secret(directory: Path, secret: CourseSecret = TEST_SECRET) -> Path:
+    """A minimal nbgrader course directory holding ``secret``: what ``--course`` names for the hidden checks."""
+    from autograder import secret as course_secret
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / course_secret.COURSE_MARKER).write_text("# a course for the tests\n", encoding="utf-8")
+    course_secret.secret_path(directory).write_text(secret.token + "\n", encoding="ascii")
+    return directory

@@ -23,6 +23,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder import cache
+from autograder import secret as course_secret
 from autograder.notebook import CELL_RESULTS_MIME
 from mnist_kit import course, report
 from tests.roundtrip import ASSIGNMENTS, STUDENTS
@@ -132,8 +133,10 @@ def make_course(root: Path, empty_gradebook: Path) -> Path:
             (folder / "mnist_tasks").mkdir(parents=True)
             (folder / "mnist_tasks" / "training.py").write_text(f"# {student}'s work\n", encoding="utf-8")
             nbformat.write(notebook, folder / f"{NOTEBOOK}.ipynb")
-    # The results the grader kept by content, where IsolatedGrades keeps them by default (no config).
-    key = cache.cache_key(root / "autograded" / "jack" / "ps3", ["early_stopping", "plot_predictions"], "ja")
+    # The results the grader kept by content, where IsolatedGrades keeps them by default (no config),
+    # graded with the course's secret as autograde does.
+    secret = course_secret.read(course_secret.create(root)[0])
+    key = cache.cache_key(root / "autograded" / "jack" / "ps3", ["early_stopping", "plot_predictions"], "ja", secret)
     cache.store(root / ".mnist-grade-cache", key, {"score": 1.0, "extra_data": {"incidents": INCIDENTS}})
     return root
 

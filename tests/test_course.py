@@ -16,9 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import secret as course_secret
 from autograder.grade import subjects
 from autograder.notebook import Request, requested
 from autograder.protocol import subject_of_item
+from autograder.secret import SECRET_FILE, CourseSecret
 from mnist_kit import course
 
 GRADE_SOURCE = re.compile(r"# 採点 / grading: [^\n]+\nfrom autograder\.notebook import grade_cell\n"
@@ -189,17 +191,25 @@ def solution_lines() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
+def released_course(tmp_path_factory) -> course.CourseCopy:
+    """A course copy (with its own secret, as CourseCopy makes one) whose ps1-ps4 nbgrader released."""
     copy = course.CourseCopy(tmp_path_factory.mktemp("course") / "course")
     copy.nbgrader("generate_assignment", "ps*", "--force")
-    return copy.root / "release"
+    return copy
 
 
-def release_problems(release: Path) -> list[str]:
-    """Everything in a generated release that would give away solutions or hidden checks."""
+@pytest.fixture(scope="module")
+def release(released_course) -> Path:
+    return released_course.root / "release"
+
+
+def release_problems(release: Path, secret: str = "") -> list[str]:
+    """Everything in a generated release that would give away solutions or hidden checks (the
+    course's ``secret`` among them)."""
     problems = []
     forbidden_markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-                         "BEGIN MARK SCHEME", "HIDDEN_SEED", "include_hidden=True")
+                         "BEGIN MARK SCHEME", *([secret] if secret else []))
+    problems += [f"{path.relative_to(release)}: the course secret's file" for path in release.rglob(SECRET_FILE)]
     solutions = solution_lines()
     stubs = {path.name: path.read_text(encoding="utf-8") for path in course.STUBS.glob("*.py")}
     if sorted(p.name for p in release.iterdir()) != [a.id for a in course.ASSIGNMENTS]:
@@ -240,9 +250,10 @@ def release_problems(release: Path) -> list[str]:
     return problems
 
 
-def test_release_scan_finds_no_solution_code_and_no_hidden_checks(release):
+def test_release_scan_finds_no_solution_code_and_no_hidden_checks(released_course, release):
     assert len(solution_lines()) > 30  # the scan has something to look for
-    assert release_problems(release) == []
+    secret = course_secret.for_course(released_course.root).token
+    assert release_problems(release, secret) == []
 
 
 def test_release_scan_catches_a_leak(release, tmp_path):
@@ -253,7 +264,12 @@ def test_release_scan_catches_a_leak(release, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     grade_cells(notebook)[0].source += "\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS"
     nbformat.write(notebook, path)
-    problems = "\n".join(release_problems(poisoned))
+    secret = CourseSecret.generate()
+    (poisoned / "ps2" / SECRET_FILE).write_text(secret.token, encoding="ascii")
+    (poisoned / "ps3" / "pytest.ini").write_text(f"# {secret.token}\n", encoding="utf-8")
+    problems = "\n".join(release_problems(poisoned, secret.token))
+    assert f"ps2/{SECRET_FILE}: the course secret's file" in problems
+    assert f"ps3/pytest.ini: contains {secret.token!r}" in problems
     assert "ps1/mnist_tasks/preprocessing.py: contains 'BEGIN SOLUTION'" in problems
     assert "ps1/mnist_tasks/preprocessing.py: contains solution code" in problems
     assert "ps1/mnist_tasks/preprocessing.py: normalize has a body" in problems
@@ -326,9 +342,18 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     stubs = tmp_path / "stubs"
     shutil.copytree(course.STUBS, stubs / "mnist_tasks")
 
+    from traitlets.config import Config
+
+    from tests.submissions import course_with_secret
+
+    # nbgrader's course directory: its secret chooses the hidden inputs; without one, no grading.
+    in_course = lambda root: Config({"CourseDirectory": {"root": str(root)}})  # noqa: E731
+    with pytest.raises(course_secret.MissingSecret, match="mnist-course secret"):
+        IsolatedGrades(config=in_course(tmp_path)).preprocess(notebook(), {"metadata": {"path": str(stubs)}})
+    config = in_course(course_with_secret(tmp_path / "course"))
     scores = {}
     for name, folder in (("wrong", wrong), ("stubs", stubs)):
-        graded, _ = IsolatedGrades().preprocess(notebook(), {"metadata": {"path": str(folder)}})
+        graded, _ = IsolatedGrades(config=config).preprocess(notebook(), {"metadata": {"path": str(folder)}})
         cells = graded.cells
         for cell in cells[:2]:
             assert [o.output_type for o in cell.outputs] == ["stream", "execute_result"]

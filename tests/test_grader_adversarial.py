@@ -30,7 +30,7 @@ import pytest
 
 from autograder.grade import grade
 from autograder.sandbox import Limits
-from tests.submissions import STUBS, describe, make_submission
+from tests.submissions import STUBS, TEST_SECRET, describe, make_submission
 
 FAST = Limits(probe_seconds=8.0, startup_seconds=90.0)
 # Grading one small subset: a worker start-up (~8 s on the 2-core machine), a restart per cheat.
@@ -453,7 +453,7 @@ def _hard_coded_source() -> str:
     from autograder.grade import select
 
     table = {}
-    for check in select(only=["normalize", "one_hot"], include_hidden=False):
+    for check in select(only=["normalize", "one_hot"]):
         for probe in check.probes:
             (array,) = probe["arrays"].values()
             classes = probe.get("kwargs", {}).get("num_classes", {}).get("value", 10)
@@ -490,7 +490,7 @@ def one_hot(labels, num_classes=10):
 def stub_scores(fork_server):
     """What the stubs score on every check the cheats are graded on."""
     subjects = sorted({s for param in CHEATS for s in param.values[0].cheated + param.values[0].kept})
-    report = grade(STUBS, only=subjects, limits=FAST, workers=fork_server)
+    report = grade(STUBS, only=subjects, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     return {result.name: result.score for result in report.results}
 
 
@@ -529,7 +529,8 @@ def _subject(item: str) -> str:
 def test_a_cheat_earns_no_more_than_the_stub(tmp_path, cheat_, stub_scores, fork_server):
     submission = build(tmp_path, cheat_)
     started = time.monotonic()
-    report = grade(submission, only=cheat_.cheated + cheat_.kept, limits=FAST, workers=fork_server)
+    report = grade(submission, only=cheat_.cheated + cheat_.kept, limits=FAST, workers=fork_server,
+                   secret=TEST_SECRET)
     print(f"{time.monotonic() - started:.1f} s", describe(report), sep="\n")
     assert_cheat_earns_nothing(report, cheat_, stub_scores)
     assert time.monotonic() - started < SECONDS
@@ -577,7 +578,7 @@ def one_hot(labels, num_classes=10):
 
 @pytest.mark.parametrize("source, says", DODGES)
 def test_one_hot_cannot_hide_to_categorical(tmp_path, source, says, fork_server):
-    report = grade(make_submission(tmp_path, {"preprocessing": source}), only=["one_hot"], limits=FAST, workers=fork_server)
+    report = grade(make_submission(tmp_path, {"preprocessing": source}), only=["one_hot"], limits=FAST, workers=fork_server, secret=TEST_SECRET)
     numpy_only = next(r for r in report.results if r.name.startswith("one_hot: written with NumPy"))
     assert numpy_only.score == 0, describe(report)
     assert any(says in r.message.en for r in report.results), describe(report)

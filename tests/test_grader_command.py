@@ -14,6 +14,7 @@ from autograder.grade import select, subjects
 from autograder.protocol import variant_subject
 from mnist_kit.variants import VARIANTS
 from tests.conftest import REPO
+from tests.submissions import TEST_SECRET, course_with_secret
 
 CONTRACT_FUNCTIONS = {"normalize", "flatten", "add_channel_axis", "one_hot", "labels_from_scores", "build_mlp",
                       "build_cnn", "choose_loss", "compile_model", "early_stopping", "plot_history",
@@ -31,7 +32,9 @@ def run_grade(tmp_path, *arguments, name="results.json"):
 @pytest.fixture(scope="module")
 def reference_runs(tmp_path_factory):
     directory = tmp_path_factory.mktemp("reference")
-    return [run_grade(directory, "solutions", "--lang", "en", name=f"run{i}.json") for i in (1, 2)]
+    course = course_with_secret(directory / "course")
+    return [run_grade(directory, "solutions", "--lang", "en", "--course", str(course), name=f"run{i}.json")
+            for i in (1, 2)]
 
 
 @pytest.mark.slow
@@ -41,7 +44,9 @@ def test_reference_scores_full_marks(reference_runs):
     assert completed.returncode == 0, completed.stderr[-3000:]
     failed = [(t["name"], t["output"]) for t in results["tests"] if t["score"] != t["max_score"]]
     assert not failed
-    assert results["score"] == results["max_score"] == sum(c.points for c in select())
+    assert results["score"] == results["max_score"] == sum(c.points for c in select(secret=TEST_SECRET))
+    assert results["extra_data"]["hidden_inputs"] == TEST_SECRET.fingerprint
+    assert any(t["visibility"] == "after_published" for t in results["tests"])   # the hidden checks ran
     assert completed.stderr.strip() == "", completed.stderr[-2000:]
 
 
@@ -103,7 +108,8 @@ def test_stubs_score_zero_and_the_command_still_exits_0(tmp_path):
 
 @pytest.mark.command
 def test_gradescope_format_and_test_names(tmp_path):
-    completed, results = run_grade(tmp_path, "solutions", "--lang", "en", "--only", "one_hot,labels_from_scores")
+    completed, results = run_grade(tmp_path, "solutions", "--lang", "en", "--only", "one_hot,labels_from_scores",
+                                   "--course", str(course_with_secret(tmp_path / "course")))
     assert completed.returncode == 0
     assert set(results) >= {"score", "max_score", "tests"}
     for test in results["tests"]:
@@ -114,7 +120,7 @@ def test_gradescope_format_and_test_names(tmp_path):
 
 
 def test_every_check_name_begins_with_its_function_or_variant():
-    for check in select():
+    for check in select(secret=TEST_SECRET):
         # The name leads with the subject, for people; code reads the subject itself.
         assert check.subject in CONTRACT_FUNCTIONS or check.subject in {variant_subject(v.id) for v in VARIANTS}
         assert check.name.startswith(check.subject + ": "), check.name
@@ -133,3 +139,20 @@ def test_unknown_subject_is_a_clear_error(tmp_path):
     completed, results = run_grade(tmp_path, "solutions", "--only", "one_hat")
     assert completed.returncode == 2 and results is None
     assert "unknown task or variant: one_hat" in completed.stderr
+
+
+@pytest.mark.command
+def test_hidden_checks_without_the_course_secret_are_refused(tmp_path):
+    completed, results = run_grade(tmp_path, "solutions", "--hidden", "--only", "one_hot")
+    assert completed.returncode == 2 and results is None
+    assert "mnist-course secret" in completed.stderr and "--course" in completed.stderr, completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.command
+def test_without_a_course_secret_the_public_checks_run_and_it_says_so(tmp_path):
+    completed, results = run_grade(tmp_path, "solutions", "--lang", "en", "--only", "one_hot")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert results["extra_data"]["hidden_inputs"] is None
+    assert {t["visibility"] for t in results["tests"]} == {"visible"}
+    assert "hidden checks not run: no course secret" in completed.stdout

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.grade import grade
-from tests.submissions import REFERENCE, accuracy_names, check_names, describe, make_submission
+from tests.submissions import REFERENCE, TEST_SECRET, accuracy_names, check_names, describe, make_submission
 
 MLP_VARIANTS = ["A", "B", "C", "D", "E", "D10", "D-drop20", "D-drop40", "M64", "F16"]
 ALL_VARIANTS = [*MLP_VARIANTS, "CNN"]
@@ -420,7 +420,7 @@ def test_there_are_a_dozen_alternatives():
 def test_the_reference_scores_full_marks(warm_workers, unchanged):
     """Every check but the accuracy ones (which the calibration covers), hidden checks included."""
     names = check_names()
-    report = grade(REFERENCE.parent, names=names, include_hidden=True, workers=warm_workers)
+    report = grade(REFERENCE.parent, names=names, secret=TEST_SECRET, workers=warm_workers)
     assert len(report.results) == len(names)
     assert report.score == report.max_score, describe(report)
     unchanged(report)
@@ -430,7 +430,7 @@ def test_the_reference_scores_full_marks(warm_workers, unchanged):
 def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subjects, train, warm_workers, unchanged):
     submission = make_submission(tmp_path, replacements)
     names = check_names(subjects) | accuracy_names(list(train))
-    report = grade(submission, only=subjects, names=names, include_hidden=True, workers=warm_workers)
+    report = grade(submission, only=subjects, names=names, secret=TEST_SECRET, workers=warm_workers)
     assert {result.name for result in report.results} == names
     assert report.score == report.max_score, describe(report)
     unchanged(report)

@@ -11,7 +11,7 @@ import pytest
 from autograder.grade import grade
 from autograder.sandbox import Limits
 from tests.conftest import REPO
-from tests.submissions import make_submission
+from tests.submissions import TEST_SECRET, make_submission
 
 FAST = Limits(probe_seconds=8.0, startup_seconds=60.0)
 # Subjects whose checks need no training: a quick but complete picture of a submission.
@@ -56,7 +56,7 @@ def assert_only_subject_lost(report, subject, fragment):
 def test_a_failing_function_costs_only_its_own_checks(tmp_path, name, body, fragment, fork_server):
     broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n" + body, "one_hot")
     started = time.monotonic()
-    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "one_hot", fragment)
     assert time.monotonic() - started < 90
 
@@ -67,7 +67,7 @@ def test_a_lingering_child_process_is_killed(tmp_path, fork_server):
             f"    subprocess.Popen([sys.executable, '-c', 'import time, pathlib; time.sleep(6); pathlib.Path({str(marker)!r}).touch()'])\n"
             "    while True:\n        pass\n")
     broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n" + body, "one_hot")
-    report = grade(broken, only=["one_hot"], limits=Limits(probe_seconds=2.0), workers=fork_server)
+    report = grade(broken, only=["one_hot"], limits=Limits(probe_seconds=2.0), workers=fork_server, secret=TEST_SECRET)
     assert all(r.score == 0 for r in report.results)
     time.sleep(7)
     assert not marker.exists(), "a process started by student code outlived its worker"
@@ -75,20 +75,20 @@ def test_a_lingering_child_process_is_killed(tmp_path, fork_server):
 
 def test_syntax_error_costs_only_that_module(tmp_path, fork_server):
     broken = submission(tmp_path, "training", "def choose_loss(one_hot_labels, from_logits)\n    return None\n", "choose_loss")
-    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py could not be imported: SyntaxError (training.py:")
 
 
 def test_exception_at_import_costs_only_that_module(tmp_path, fork_server):
     broken = submission(tmp_path, "training", "raise RuntimeError('broken at import')\n", "")
-    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py could not be imported: RuntimeError")
     assert_only_subject_lost(report, "choose_loss", "broken at import")
 
 
 def test_missing_function(tmp_path, fork_server):
     broken = submission(tmp_path, "preprocessing", "del labels_from_scores\n", "")
-    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "labels_from_scores",
                              "the function labels_from_scores is missing from mnist_tasks/preprocessing.py")
 
@@ -99,12 +99,12 @@ def test_wrong_return_type(tmp_path, fork_server):
     broken = submission(tmp_path, "preprocessing", "def one_hot(labels, num_classes=10):\n"
                         "    if labels.min() < 0 or labels.max() >= num_classes:\n        raise ValueError(labels)\n"
                         "    return [[0.0] * num_classes]\n", "")
-    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "one_hot", "returned a builtins.list, expected a numpy.ndarray")
 
 
 def test_missing_package(tmp_path, fork_server):
-    report = grade(tmp_path, only=["one_hot"], workers=fork_server)
+    report = grade(tmp_path, only=["one_hot"], workers=fork_server, secret=TEST_SECRET)
     assert all(r.score == 0 and "no mnist_tasks/" in r.message.en for r in report.results)
 
 
@@ -112,7 +112,7 @@ def test_shadowing_numpy_beside_the_package_changes_nothing(tmp_path, fork_serve
     target = submission(tmp_path, "preprocessing", "", "")
     (target / "numpy.py").write_text("raise ImportError('shadowed numpy')\n")
     (target / "keras.py").write_text("raise ImportError('shadowed keras')\n")
-    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert all(r.score == r.max_score for r in report.results), [r.message.en for r in report.results if r.score < r.max_score]
 
 
@@ -129,7 +129,7 @@ def test_a_file_that_is_not_utf8_costs_only_its_module(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     path = target / "mnist_tasks" / "preprocessing.py"
     path.write_bytes(path.read_text(encoding="utf-8").encode("shift_jis", errors="replace"))
-    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     lost = {r.subject for r in report.results if r.score < r.max_score}
     assert lost == {"normalize", "one_hot", "labels_from_scores"}, lost
     assert all("mnist_tasks/preprocessing.py is not UTF-8 text" in r.message.en and "UTF-8 ではありません" in r.message.ja
@@ -140,7 +140,7 @@ def test_a_file_that_is_not_utf8_costs_only_its_module(tmp_path, fork_server):
 def test_an_oversized_file_is_refused_before_any_worker_imports_it(tmp_path, fork_server):
     # Over the 1 MB cap (autograder.sources.MAX_SOURCE_BYTES) with a comment; it would import fine.
     target = submission(tmp_path, "training", "# " + "x" * (1 << 20) + "\n", "")
-    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py is too large")
     assert all("大きすぎます" in r.message.ja for r in report.results if r.subject == "choose_loss")
     assert_bilingual(report)
@@ -149,20 +149,20 @@ def test_an_oversized_file_is_refused_before_any_worker_imports_it(tmp_path, for
 def test_a_broken_init_costs_every_module(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     (target / "mnist_tasks" / "__init__.py").write_bytes(b"# \x93quoted\x94\n")
-    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert all(r.score == 0 and "mnist_tasks/__init__.py is not UTF-8" in r.message.en for r in report.results)
 
 
 def test_a_missing_module_says_which_file_is_missing(tmp_path, fork_server):
     target = submission(tmp_path, "preprocessing", "", "")
     (target / "mnist_tasks" / "training.py").unlink()
-    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(target, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "choose_loss", "mnist_tasks/training.py is missing")
     assert_bilingual(report)
 
 
 def test_a_name_that_is_not_a_function(tmp_path, fork_server):
-    report = grade(submission(tmp_path, "preprocessing", "labels_from_scores = 3\n", ""), only=SUBJECTS, limits=FAST, workers=fork_server)
+    report = grade(submission(tmp_path, "preprocessing", "labels_from_scores = 3\n", ""), only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "labels_from_scores",
                              "labels_from_scores in mnist_tasks/preprocessing.py is a builtins.int, not a function")
 
@@ -187,7 +187,7 @@ def one_hot(labels, num_classes=10):
     # 25 s of CPU: the worker's start-up and some looping; the wall limit is out of reach.
     limits = Limits(probe_seconds=120.0, startup_seconds=90.0, cpu_seconds=25)
     report = grade(submission(tmp_path, "preprocessing", replacement, ""), only=["normalize", "one_hot", "choose_loss"],
-                   limits=limits, workers=fork_server)
+                   limits=limits, workers=fork_server, secret=TEST_SECRET)
     lost = {r.subject: r.message.en for r in report.results if r.score < r.max_score}
     assert set(lost) == {"normalize", "one_hot"}, lost
     assert "File too large" in lost["normalize"]
@@ -203,8 +203,8 @@ def test_fork_server_workers_grade_exactly_as_workers_started_from_scratch(tmp_p
                         "    import ctypes\n    ctypes.string_at(0)\n\n\n"
                         "def normalize(images):\n    import os\n    os._exit(3)\n", "one_hot")
     spawned = fork_server.spawned
-    forked = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server)
-    fresh = grade(broken, only=SUBJECTS, limits=FAST)
+    forked = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
+    fresh = grade(broken, only=SUBJECTS, limits=FAST, secret=TEST_SECRET)
     assert [(r.name, r.score, r.message.en) for r in forked.results] == \
         [(r.name, r.score, r.message.en) for r in fresh.results]
     lost = {r.subject: r.message.en for r in forked.results if r.score < r.max_score}
@@ -221,9 +221,9 @@ def test_a_submission_that_kills_the_fork_server_costs_nothing_else(tmp_path):
     try:
         killer = submission(tmp_path, "preprocessing", f"def normalize(images):\n    import os, signal\n"
                             f"    os.kill({server.process.pid}, signal.SIGKILL)\n    return images / 255\n", "normalize")
-        grade(killer, only=["normalize"], limits=FAST, workers=server)
+        grade(killer, only=["normalize"], limits=FAST, workers=server, secret=TEST_SECRET)
         assert server.process.poll() is not None   # it did die
-        report = grade(REPO / "solutions", only=SUBJECTS, limits=FAST, workers=server)
+        report = grade(REPO / "solutions", only=SUBJECTS, limits=FAST, workers=server, secret=TEST_SECRET)
         assert report.score == report.max_score     # later gradings start their workers from scratch
     finally:
         server.close()
@@ -258,5 +258,5 @@ def plot_first_layer_weights(model, columns=4):
         plt.axis("off")
     return plt.gcf()
 '''})
-    report = grade(broken, only=["plot_predictions", "plot_first_layer_weights"], limits=FAST, workers=fork_server)
+    report = grade(broken, only=["plot_predictions", "plot_first_layer_weights"], limits=FAST, workers=fork_server, secret=TEST_SECRET)
     assert_only_subject_lost(report, "plot_predictions", "passes the images flattened, shape (N, 784)")

@@ -10,6 +10,7 @@ import pytest
 
 from autograder.grade import select
 from tests.conftest import REPO
+from tests.submissions import TEST_SECRET, course_with_secret
 
 # Everything but the trained-accuracy checks, to keep this quick; test_grader_command trains.
 QUICK = "not accuracy"
@@ -30,11 +31,14 @@ def test_reference_passes_the_public_checks():
 
 
 @pytest.mark.command
-def test_instructor_run_with_hidden_checks_says_all_checks_passed():
-    result = run_pytest("--submission", "solutions", "--hidden", "-k", "not variant and (one_hot or normalize)", "--lang", "en")
+def test_instructor_run_with_hidden_checks_says_all_checks_passed(tmp_path):
+    course = course_with_secret(tmp_path / "course")
+    result = run_pytest("--submission", "solutions", "--hidden", "--course", str(course),
+                        "-k", "not variant and (one_hot or normalize)", "--lang", "en")
     assert result.returncode == 0, result.stdout[-3000:]
-    expected = len([c for c in select(only=["one_hot", "normalize"]) if "accuracy" not in c.name])
-    hidden = len([c for c in select(only=["one_hot", "normalize"]) if c.hidden])
+    checks = select(only=["one_hot", "normalize"], secret=TEST_SECRET)
+    expected = len([c for c in checks if "accuracy" not in c.name])
+    hidden = len([c for c in checks if c.hidden])
     assert hidden > 0 and f"{expected} passed" in result.stdout
     assert "all checks passed" in result.stdout and "hidden checks run at grading" not in result.stdout
 
@@ -45,3 +49,11 @@ def test_stubs_fail_with_the_graders_message_in_japanese():
     assert result.returncode == 1
     assert "まだ実装されていません" in result.stdout and "採点: 0 /" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+@pytest.mark.command
+def test_hidden_checks_without_the_course_secret_are_refused_with_what_to_do():
+    result = run_pytest("--submission", "solutions", "--hidden", "-k", "one_hot", "--lang", "ja")
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]   # pytest's usage error
+    assert "mnist-course secret" in result.stderr and "非公開チェック" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from autograder.grade import grade, select
-from tests.submissions import STUBS, check_names, describe, make_mutant, make_submission
+from tests.submissions import STUBS, TEST_SECRET, check_names, describe, make_mutant, make_submission
 
 
 def mutant(name, module, source, subjects, fragment, caught_by=None):
@@ -642,8 +642,8 @@ def test_there_are_at_least_30_mutants():
 
 def test_the_stubs_score_zero_with_not_implemented_messages(warm_workers, unchanged):
     """The repository's own mnist_tasks/ (generated stubs), every check, accuracy and hidden included."""
-    report = grade(STUBS, include_hidden=True, workers=warm_workers)
-    assert len(report.results) == len(select(include_hidden=True))
+    report = grade(STUBS, secret=TEST_SECRET, workers=warm_workers)
+    assert len(report.results) == len(select(secret=TEST_SECRET))
     assert report.max_score > 0 and report.score == 0
     silent = [(r.name, r.message.en) for r in report.results if "not implemented yet" not in r.message.en]
     assert not silent, silent
@@ -656,7 +656,7 @@ def test_a_mutant_loses_points_with_a_message_naming_the_problem(tmp_path, repla
     build = make_submission if isinstance(replacements, dict) else make_mutant
     submission = build(tmp_path, replacements)
     names = check_names(subjects)   # never the accuracy checks: set-up mistakes must be caught without them
-    report = grade(submission, only=subjects, names=names, include_hidden=True, workers=warm_workers)
+    report = grade(submission, only=subjects, names=names, secret=TEST_SECRET, workers=warm_workers)
     assert {result.name for result in report.results} == names
     lost = [result for result in report.results if result.score < result.max_score]
     print(f"caught by {len(lost)} of {len(report.results)} checks:",

@@ -1,7 +1,8 @@
 """Checks of mnist_tasks.preprocessing: values, shapes, dtypes, untouched inputs (contract table 1).
 
 Inputs are random but seeded, so a grading run is repeatable and hard-coded answers fail. The
-hidden checks use other seeds and sizes than the public ones.
+hidden checks, and the twins that confirm each public check on its inputs reordered, draw theirs
+from the course's secret (``autograder.secret``): without it they are not built at all.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import numpy as np
 
 from autograder import sources
 from autograder.core import Check, Evidence, Text, Verdict, compare_arrays, raises_value_error
+from autograder.secret import CourseSecret
 
-PUBLIC_SEED, HIDDEN_SEED = 2024, 90210
+PUBLIC_SEED = 2024
 
 
 def _probe(probe_id, task, arrays, **extra):
@@ -26,15 +28,15 @@ HIDDEN = Text("（非公開の入力）", " (hidden inputs)")
 
 
 def _array_check(name: Text, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
-                 **compare):
+                 secret: CourseSecret | None = None, **compare):
     """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint.
 
-    A public check also carries a ``twin`` (the same inputs with the rows in another order, by
-    default) that runs with the hidden checks: it must pass too, so that answers hard-coded for
-    the published inputs earn nothing at grading.
+    With the course's ``secret``, a public check also carries a ``twin`` (the same inputs with the
+    rows in an order the secret decides, by default) that runs with the hidden checks: it must pass
+    too, so that answers hard-coded for the published inputs earn nothing at grading.
     """
-    if twin is None and not hidden:
-        twin = _rolled(probe, expected)
+    if twin is None and not hidden and secret is not None:
+        twin = _reordered(probe, expected, secret)
 
     def evaluate(evidence: Evidence) -> Verdict:
         verdict = _array_verdict(evidence, probe, expected, unchanged, mistakes, compare)
@@ -79,14 +81,22 @@ def _twin(probe, arrays: dict, expected) -> tuple[dict, np.ndarray]:
     return twin, expected
 
 
-def _rolled(probe, expected):
-    """The twin of a row-wise task: every row moved down by one (the last first), or None for one row."""
+def _reordered(probe, expected, secret: CourseSecret):
+    """The twin of a row-wise task: no row where it was, in the secret's order; None for one row."""
     arrays = {name.removeprefix(f"{probe['id']}.").removesuffix(".npy"): array
               for name, array in probe["arrays"].items()}
     if any(len(array) < 2 for array in arrays.values()):
         return None
-    return _twin(probe, {name: np.roll(array, 1, axis=0) for name, array in arrays.items()},
-                 np.roll(expected, 1, axis=0))
+    order = _derangement(secret.rng(f"{probe['id']}.twin"), len(expected))
+    return _twin(probe, {name: array[order] for name, array in arrays.items()}, expected[order])
+
+
+def _derangement(rng, count: int) -> np.ndarray:
+    """A permutation of ``count`` (≥ 2) positions that moves every one."""
+    while True:
+        order = rng.permutation(count)
+        if (order != np.arange(count)).all():
+            return order
 
 
 def _images(rng, count, dtype=np.uint8):
@@ -113,32 +123,38 @@ def _one_hot_mistakes(encoded):
     return [(np.roll(encoded, shift, axis=1), OFF_BY_ONE) for shift in (-1, 1)]
 
 
-def checks() -> list[Check]:
+def checks(secret: CourseSecret | None = None) -> list[Check]:
+    """The public checks; with the course's ``secret``, the hidden ones and the public ones' twins too."""
     result = []
-    at_course_size = {check.subject: check for check in _course_size_checks()}
-    for hidden, seed in ((False, PUBLIC_SEED), (True, HIDDEN_SEED)):
-        rng = np.random.default_rng(seed)
+    at_course_size = {check.subject: check for check in _course_size_checks(secret)}
+    rounds = [(False, np.random.default_rng(PUBLIC_SEED))]
+    if secret is not None:
+        rounds.append((True, secret.rng("preprocessing.hidden")))
+    for hidden, rng in rounds:
         tag = "hidden" if hidden else "public"
+        # A public check's twin (its inputs reordered) comes from the secret too.
+        array_check = functools.partial(_array_check, secret=None if hidden else secret)
         count = int(rng.integers(7, 40))
 
         # normalize
         images = _images(rng, count)
         probe = _probe(f"normalize.{tag}.images", "normalize", {"images": images})
-        result.append(_array_check(Text("ランダムな画像 → [0, 1] の float32、入力は変えない", "random images → float32 in [0, 1], input unchanged"), "normalize",
+        result.append(array_check(Text("ランダムな画像 → [0, 1] の float32、入力は変えない", "random images → float32 in [0, 1], input unchanged"), "normalize",
                                    probe, images.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(images), exact_dtype=np.float32))
         if not hidden:
             fixed = np.array([[0, 1, 51, 127, 128, 254, 255]], np.uint8)
             probe = _probe("normalize.fixed", "normalize", {"images": fixed})
-            reversed_ = fixed[:, ::-1].copy()   # one row: its twin reverses the pixels instead
-            result.append(_array_check(Text("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "0, 51, 255 → 0.0, 0.2, 1.0 (float32)"), "normalize", probe,
+            twin = None
+            if secret is not None:   # one row: its twin has the pixels in the secret's order instead
+                reordered = fixed[:, _derangement(secret.rng("normalize.fixed.twin"), fixed.shape[1])]
+                twin = _twin(probe, {"images": reordered}, reordered.astype(np.float32) / np.float32(255))
+            result.append(array_check(Text("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "0, 51, 255 → 0.0, 0.2, 1.0 (float32)"), "normalize", probe,
                                        fixed.astype(np.float32) / np.float32(255),
-                                       mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32,
-                                       twin=_twin(probe, {"images": reversed_},
-                                                  reversed_.astype(np.float32) / np.float32(255))))
+                                       mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32, twin=twin))
         other_shape = rng.integers(0, 256, size=tuple(int(n) for n in rng.integers(2, 6, size=3))).astype(np.uint8)
         probe = _probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
-        result.append(_array_check(Text("どんな形もそのまま保つ", "any shape is kept"), "normalize", probe,
+        result.append(array_check(Text("どんな形もそのまま保つ", "any shape is kept"), "normalize", probe,
                                    other_shape.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(other_shape), exact_dtype=np.float32))
         if not hidden:
@@ -147,12 +163,12 @@ def checks() -> list[Check]:
         # flatten
         images = _images(rng, count)
         probe = _probe(f"flatten.{tag}.uint8", "flatten", {"images": images})
-        result.append(_array_check(Text("(N, 28, 28) → (N, 784)、行ごとに C 順でつなぐ", "(N, 28, 28) → (N, 784), rows in C order"), "flatten", probe,
+        result.append(array_check(Text("(N, 28, 28) → (N, 784)、行ごとに C 順でつなぐ", "(N, 28, 28) → (N, 784), rows in C order"), "flatten", probe,
                                    images.reshape(count, 784), hidden, mistakes=_flatten_mistakes(images),
                                    exact_dtype=np.uint8))
         floats = rng.random((count, 28, 28), dtype=np.float32)
         probe = _probe(f"flatten.{tag}.float32", "flatten", {"images": floats})
-        result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "flatten", probe,
+        result.append(array_check(Text("float32 は float32 のまま", "float32 stays float32"), "flatten", probe,
                                    floats.reshape(count, 784), hidden, mistakes=_flatten_mistakes(floats),
                                    exact_dtype=np.float32))
         if not hidden:
@@ -161,10 +177,10 @@ def checks() -> list[Check]:
         # add_channel_axis
         images = _images(rng, count)
         probe = _probe(f"add_channel_axis.{tag}.uint8", "add_channel_axis", {"images": images})
-        result.append(_array_check(Text("(N, 28, 28) → (N, 28, 28, 1)", "(N, 28, 28) → (N, 28, 28, 1)"), "add_channel_axis", probe,
+        result.append(array_check(Text("(N, 28, 28) → (N, 28, 28, 1)", "(N, 28, 28) → (N, 28, 28, 1)"), "add_channel_axis", probe,
                                    images[..., np.newaxis], hidden, exact_dtype=np.uint8))
         probe = _probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
-        result.append(_array_check(Text("float32 は float32 のまま", "float32 stays float32"), "add_channel_axis", probe,
+        result.append(array_check(Text("float32 は float32 のまま", "float32 stays float32"), "add_channel_axis", probe,
                                    floats[..., np.newaxis], hidden, exact_dtype=np.float32))
         if not hidden:
             result.append(at_course_size["add_channel_axis"])
@@ -173,7 +189,7 @@ def checks() -> list[Check]:
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
         probe = labels_probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
         expected = np.eye(10, dtype=np.float32)[labels]
-        result.append(_array_check(Text("ランダムなラベル → 1.0 を 1 つずつ持つ (N, 10) の float32", "random labels → (N, 10) float32 rows with one 1.0"), "one_hot",
+        result.append(array_check(Text("ランダムなラベル → 1.0 を 1 つずつ持つ (N, 10) の float32", "random labels → (N, 10) float32 rows with one 1.0"), "one_hot",
                                    probe, expected, hidden, mistakes=_one_hot_mistakes(expected),
                                    exact_dtype=np.float32))
         classes = int(rng.integers(11, 16))
@@ -181,16 +197,19 @@ def checks() -> list[Check]:
         probe = _probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
                        kwargs={"num_classes": {"value": classes}})
         expected = np.eye(classes, dtype=np.float32)[many]
-        classes_check = _array_check(Text(f"num_classes={classes} → (N, {classes})", f"num_classes={classes} → (N, {classes})"), "one_hot", probe,
-                                     expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32)
+        # A hidden check's name is the same under every secret: it says nothing of its inputs.
+        shape = "num_classes > 10 → (N, num_classes)" if hidden else f"num_classes={classes} → (N, {classes})"
+        classes_check = array_check(Text(shape, shape), "one_hot", probe,
+                                    expected, hidden, mistakes=_one_hot_mistakes(expected), exact_dtype=np.float32)
         result.append(classes_check)
         # Its own generator: drawing from rng here would change the inputs of the checks below.
-        result.append(_out_of_range_check(np.random.default_rng([seed, 1]), tag, hidden, labels_probe, count))
+        result.append(_out_of_range_check(secret.rng("one_hot.hidden.out_of_range") if hidden else None, tag,
+                                          hidden, labels_probe, count))
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
             handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
             expected = np.eye(10, dtype=np.float32)[fixed]
-            handout_check = _array_check(Text("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (ハンドアウト 002)", "5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)"), "one_hot",
+            handout_check = array_check(Text("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (ハンドアウト 002)", "5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)"), "one_hot",
                                          handout_probe, expected, mistakes=_one_hot_mistakes(expected),
                                          exact_dtype=np.float32)
             result.append(handout_check)
@@ -201,15 +220,15 @@ def checks() -> list[Check]:
         logits = rng.normal(size=(count, 10)).astype(np.float32)
         probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         probe = _probe(f"labels_from_scores.{tag}.probabilities", "labels_from_scores", {"scores": probabilities})
-        result.append(_array_check(Text("softmax の確率 → (N,) の整数クラス", "softmax probabilities → (N,) integer classes"), "labels_from_scores",
+        result.append(array_check(Text("softmax の確率 → (N,) の整数クラス", "softmax probabilities → (N,) integer classes"), "labels_from_scores",
                                    probe, probabilities.argmax(axis=1), hidden, integer_dtype=True))
         wide = (rng.normal(size=(count, 7)) - 5).astype(np.float64)
         probe = _probe(f"labels_from_scores.{tag}.logits", "labels_from_scores", {"scores": wide})
-        result.append(_array_check(Text("負のロジット、7 クラス", "negative logits, 7 classes"), "labels_from_scores", probe,
+        result.append(array_check(Text("負のロジット、7 クラス", "negative logits, 7 classes"), "labels_from_scores", probe,
                                    wide.argmax(axis=1), hidden, integer_dtype=True))
         encoded = np.eye(10, dtype=np.float32)[labels]
         probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
-        result.append(_array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
+        result.append(array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
         if not hidden:
             result.append(at_course_size["labels_from_scores"])
@@ -233,11 +252,12 @@ NOT_ABOUT_SIZE = frozenset({"not_implemented", "missing", "unreadable", "import_
 
 
 @functools.lru_cache(maxsize=2)
-def _course_data(rolled: bool = False) -> dict[str, np.ndarray]:
-    """Made once per process, as the catalog is built anew for every selection of checks; ``rolled``:
-    every row moved down by one (the last first), for the twins."""
-    if rolled:
-        return {name: np.roll(array, 1, axis=0) for name, array in _course_data().items()}
+def _course_data(secret: CourseSecret | None = None) -> dict[str, np.ndarray]:
+    """Made once per process, as the catalog is built anew for every selection of checks; with a
+    ``secret``, the twins' data: no row where it was, in the secret's order."""
+    if secret is not None:
+        return {name: array[_derangement(secret.rng(f"course_size.{name}.twin"), len(array))]
+                for name, array in _course_data().items()}
     rng = np.random.default_rng(COURSE_SEED)
     logits = rng.normal(scale=3.0, size=(TEST_IMAGES, 10))
     scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -245,45 +265,47 @@ def _course_data(rolled: bool = False) -> dict[str, np.ndarray]:
             "scores": scores.astype(np.float32)}
 
 
-def _course_size_checks() -> list[Check]:
-    """Each function once at the size the course uses it, public, with its twin at grading."""
+def _course_size_checks(secret: CourseSecret | None) -> list[Check]:
+    """Each function once at the size the course uses it, public, with its twin (from the ``secret``) at grading."""
     shape = f"({TEST_IMAGES}, 28, 28) uint8"
     images_ja, images_en = f"画像 {TEST_IMAGES:,} 枚 {shape}", f"{TEST_IMAGES:,} images {shape}"
     images_where = Text(f"({images_ja}) で: ", f"({images_en}): ")
     return [
         _course_size_check(Text(f"MNIST の大きさで、{images_ja} → float32", f"at MNIST's size, {images_en} → float32"),
                            "normalize", "images", lambda images: images.astype(np.float32) / np.float32(255),
-                           images_where, _normalize_mistakes, exact_dtype=np.float32),
+                           images_where, _normalize_mistakes, secret, exact_dtype=np.float32),
         _course_size_check(Text(f"MNIST の大きさで、{images_ja} → ({TEST_IMAGES}, 784)",
                                 f"at MNIST's size, {images_en} → ({TEST_IMAGES}, 784)"),
                            "flatten", "images", lambda images: images.reshape(TEST_IMAGES, 784),
-                           images_where, _flatten_mistakes, exact_dtype=np.uint8),
+                           images_where, _flatten_mistakes, secret, exact_dtype=np.uint8),
         _course_size_check(Text(f"MNIST の大きさで、{images_ja} → ({TEST_IMAGES}, 28, 28, 1)",
                                 f"at MNIST's size, {images_en} → ({TEST_IMAGES}, 28, 28, 1)"),
                            "add_channel_axis", "images", lambda images: images[..., np.newaxis],
-                           images_where, exact_dtype=np.uint8),
+                           images_where, secret=secret, exact_dtype=np.uint8),
         _course_size_check(Text(f"MNIST の大きさで、学習用ラベル {TRAINING_LABELS:,} 個すべて ({TRAINING_LABELS},) uint8 "
                                 f"→ ({TRAINING_LABELS}, 10) float32",
                                 f"at MNIST's size, all {TRAINING_LABELS:,} training labels ({TRAINING_LABELS},) uint8 "
                                 f"→ ({TRAINING_LABELS}, 10) float32"),
                            "one_hot", "labels", lambda labels: np.eye(10, dtype=np.float32)[labels],
                            Text(f"(学習用ラベル {TRAINING_LABELS:,} 個) で: ", f"(all {TRAINING_LABELS:,} training labels): "),
-                           lambda labels: _one_hot_mistakes(np.eye(10, dtype=np.float32)[labels]), exact_dtype=np.float32),
+                           lambda labels: _one_hot_mistakes(np.eye(10, dtype=np.float32)[labels]), secret,
+                           exact_dtype=np.float32),
         _course_size_check(Text(f"MNIST の大きさで、テスト画像 {TEST_IMAGES:,} 枚分の softmax の確率 ({TEST_IMAGES}, 10) float32 "
                                 f"→ ({TEST_IMAGES},) の整数クラス",
                                 f"at MNIST's size, softmax probabilities for {TEST_IMAGES:,} test images ({TEST_IMAGES}, 10) "
                                 f"float32 → ({TEST_IMAGES},) integer classes"),
                            "labels_from_scores", "scores", lambda scores: scores.argmax(axis=1),
                            Text(f"(スコア ({TEST_IMAGES}, 10)) で: ", f"(scores ({TEST_IMAGES}, 10)): "),
-                           integer_dtype=True),
+                           secret=secret, integer_dtype=True),
     ]
 
 
-def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lambda _: [], **compare) -> Check:
+def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lambda _: [],
+                       secret: CourseSecret | None = None, **compare) -> Check:
     """``data``: which of _course_data() the function is given. ``answer(input)`` and ``mistakes(input)``
     are computed when the check concludes, not whenever the catalog is built."""
     probe = _probe(f"{task}.course_size", task, {data: _course_data()[data]})
-    twin, _ = _twin(probe, {data: _course_data(rolled=True)[data]}, None)
+    twin = _twin(probe, {data: _course_data(secret)[data]}, None)[0] if secret is not None else None
 
     def at_size(evidence: Evidence, checked, hinted: bool) -> Verdict:
         given = next(iter(checked["arrays"].values()))
@@ -298,11 +320,12 @@ def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lam
 
     def evaluate(evidence: Evidence) -> Verdict:
         verdict = at_size(evidence, probe, hinted=True)
-        if verdict.fraction < 1 or twin["id"] not in evidence.results:
+        if verdict.fraction < 1 or twin is None or twin["id"] not in evidence.results:
             return verdict
         confirmed = at_size(evidence, twin, hinted=False)
         return verdict if confirmed.fraction == 1 else Verdict(0.0, HARD_CODED + confirmed.message)
-    return Check(f"{task}: {name.en}", task, 1.0, [probe], evaluate, confirmations=[twin], title_ja=f"{task}: {name.ja}")
+    return Check(f"{task}: {name.en}", task, 1.0, [probe], evaluate, confirmations=[twin] if twin else [],
+                 title_ja=f"{task}: {name.ja}")
 
 
 def _out_of_range_check(rng, tag, hidden, valid_probe, count) -> Check:

@@ -27,13 +27,16 @@ def main() -> int:
     parser.add_argument("--submission", default="solutions")
     args = parser.parse_args()
 
+    # As `./kit run` grades: every check, the hidden ones from the course's secret (made if missing).
+    subprocess.run([sys.executable, "-m", "mnist_kit.course", "secret", "--course", "assignments"], cwd=REPO,
+                   check=True, capture_output=True)
     walls, timings = [], []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as directory:
             output = Path(directory) / "results.json"
             started = time.perf_counter()
             completed = subprocess.run([sys.executable, "-m", "autograder.cli", args.submission, "--lang", "en",
-                                        "--json", str(output)], cwd=REPO, capture_output=True, text=True,
+                                        "--course", "assignments", "--json", str(output)], cwd=REPO, capture_output=True, text=True,
                                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
             wall = time.perf_counter() - started
             if completed.returncode != 0:

@@ -123,6 +123,24 @@ def _assignment_files(source: Path) -> dict[str, Path]:
     return files
 
 
+def autoreload_importable() -> bool:
+    """Let IPython 7's ``%load_ext autoreload`` import on Python 3.12 and newer; True if it had to.
+
+    Colab pairs Python 3.13 with IPython 7.34.0, whose autoreload extension starts with
+    ``from imp import reload``; Python 3.12 removed ``imp``, so ``%load_ext autoreload`` fails
+    there (googlecolab/colabtools#5580, #6074; IPython fixed it in 8.0, ipython/ipython#13228).
+    ``reload`` is all it takes from ``imp``: a module ``imp`` holding ``importlib.reload``.
+    """
+    if "imp" in sys.modules or importlib.util.find_spec("imp") is not None:
+        return False
+    import types
+
+    imp = types.ModuleType("imp", "Stand-in for the removed imp module (mnist_kit.colab): reload only.")
+    imp.reload = importlib.reload
+    sys.modules["imp"] = imp
+    return True
+
+
 def work_in_drive(assignment_id: str, mount: bool = True) -> Path:
     """Make ``MyDrive/mnist-tasks/<assignment>/`` the working folder; return it.
 
@@ -181,6 +199,7 @@ def work_in_drive(assignment_id: str, mount: bool = True) -> Path:
         if not module_file.startswith(str(folder) + os.sep):
             del sys.modules[name]
     importlib.invalidate_caches()
+    autoreload_importable()   # the set-up cell's %load_ext autoreload comes next
 
     _say(f"作業フォルダ: {folder}", f"working folder: {folder}")
     if carried:
@@ -194,8 +213,8 @@ def work_in_drive(assignment_id: str, mount: bool = True) -> Path:
              f"kept the files already there (never overwritten): {', '.join(kept)}")
     if not created and not carried:
         _say("ファイルはすべて揃っています (上書きしません)。", "all files are there (nothing overwritten).")
-    _say("mnist_tasks/*.py は左の「ファイル」から開いて編集します (drive/MyDrive/mnist-tasks/)。",
-         f"edit mnist_tasks/*.py from the Files pane on the left (drive/MyDrive/{DRIVE_FOLDER}/{assignment.id}/).")
+    _say(f"mnist_tasks/*.py は左の「ファイル」の drive/MyDrive/{DRIVE_FOLDER}/{assignment.id}/ から開いて編集します。",
+         f"edit mnist_tasks/*.py from the Files pane on the left: drive/MyDrive/{DRIVE_FOLDER}/{assignment.id}/.")
     return folder
 
 

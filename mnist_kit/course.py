@@ -119,7 +119,7 @@ Google Colab や自分のパソコンで取り組んだときは、下のセル�
 PACK_CODE = """\
 # 提出用の zip を作る / make the zip to hand in (学生 ID を書く / write your student ID)
 from mnist_kit.colab import pack
-pack("{id}", student="")"""
+zip_path = pack("{id}", student="")"""
 
 
 def setup_cell(notebook, assignment: Assignment):

@@ -117,7 +117,7 @@ def test_each_notebook_starts_with_the_colab_block_and_ends_with_the_pack_cell(a
     assert first.source.split("\n", 1)[1].startswith(colab.colab_block(assignment.id))
     # autoreload is switched on after the block's chdir
     assert first.source.index("colab.work_in_drive(") < first.source.index("%autoreload 2")
-    assert notebook.cells[-1].source == f'# 提出用の zip を作る / make the zip to hand in (学生 ID を書く / write your student ID)\nfrom mnist_kit.colab import pack\npack("{assignment.id}", student="")'
+    assert notebook.cells[-1].source == f'# 提出用の zip を作る / make the zip to hand in (学生 ID を書く / write your student ID)\nfrom mnist_kit.colab import pack\nzip_path = pack("{assignment.id}", student="")'
     assert notebook.cells[-1].cell_type == "code" and "nbgrader" not in notebook.cells[-1].metadata
     assert notebook.cells[-2].cell_type == "markdown" and "LMS" in notebook.cells[-2].source
 
@@ -419,7 +419,8 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     real = nbformat.read(course.COURSE / "source" / "ps1" / f"{assignment.notebook}.ipynb", as_version=4)
     setup_index = real.cells.index(course.setup_cell(real, assignment))
     probe = nbformat.v4.new_code_cell("import os, sys, mnist_tasks, mnist_kit\n"
-                                      "print(os.getcwd()); print(mnist_tasks.__file__); print(mnist_kit.__file__)")
+                                      "print(os.getcwd()); print(mnist_tasks.__file__); print(mnist_kit.__file__)\n"
+                                      "print(sorted(get_ipython().extension_manager.loaded))")
 
     # 1. A new runtime: the set-up cell installs the kit and makes the Drive folder.
     first = nbformat.v4.new_notebook(cells=[*real.cells[:setup_index + 1], probe], metadata=real.metadata)
@@ -430,6 +431,9 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     assert f"working folder: {folder}" in setup_said, setup_said
     assert outputs_text(executed.cells[-1]).splitlines()[:2] == [str(folder), str(folder / "mnist_tasks" / "__init__.py")]
     assert str(site) in outputs_text(executed.cells[-1]).splitlines()[2]
+    assert "'autoreload'" in outputs_text(executed.cells[-1]).splitlines()[3]     # %load_ext autoreload worked
+    print("the set-up cell said:\n" + "".join(o.text for o in executed.cells[setup_index].outputs
+                                               if o.output_type == "stream" and o.name == "stdout"))
     added, removed = freeze() - before, before - freeze()
     assert removed == set() and len(added) == 1 and added.pop().startswith("mnist-tasks @ git+file://"), (added, removed)
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
@@ -439,7 +443,7 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     for name in course.STUDENT_FILES:
         shutil.copy(course.REFERENCE / name, folder / "mnist_tasks" / name)
     whole = nbformat.from_dict(json.loads(json.dumps(real)))
-    assert whole.cells[-1].source.endswith('pack("ps1", student="")')
+    assert whole.cells[-1].source.endswith('zip_path = pack("ps1", student="")')
     whole.cells[-1].source = whole.cells[-1].source.replace('student=""', 'student="s001"')
     executed, elapsed, _ = run(whole, "whole")
     print(f"the whole notebook after a runtime reset: {elapsed:.0f} s")
@@ -454,8 +458,7 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
             assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs), said
             result = next(o for o in cell.outputs if o.output_type == "execute_result")
             assert float(result.data["text/plain"]) == meta["points"], said
-            print(f"grade cell {meta['grade_id']}: {result.data['text/plain']} / {meta['points']}; "
-                  f"last lines: {said.strip().splitlines()[-2:]}")
+            print(f"grade cell {meta['grade_id']} ({meta['points']} points) printed:\n{said.strip()}")
             graded += meta["points"]
     assert graded == 10
 
@@ -472,10 +475,28 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     pack_said = outputs_text(executed.cells[-1])
     packed = folder.parent / "ps1_s001.zip"
     assert str(packed) in pack_said, pack_said
+    print(f"the pack cell said:\n{pack_said.strip()}")
     with zipfile.ZipFile(packed) as archive:
         assert set(archive.namelist()) == expected_members(assignment)
     submitted = import_with_zip_collect(tmp_path, packed)
     for name in course.STUDENT_FILES:
         assert (submitted / "mnist_tasks" / name).read_bytes() == (course.REFERENCE / name).read_bytes()
     assert (submitted / f"{assignment.notebook}.ipynb").is_file()
+
+    # 5. The course itself: release, zip_collect the same download, autograde, export: full marks.
+    began = time.perf_counter()
+    copy = course.CourseCopy(tmp_path / "course")
+    copy.release("ps1")
+    copy.nbgrader("db", "student", "add", "s001", "--first-name=Hanako", "--last-name=Yamada",
+                  "--email=hanako@uni.example")
+    downloaded = copy.root / "downloaded" / "ps1"
+    shutil.copytree(tmp_path / "instructor" / "downloaded" / "ps1" / "archive", downloaded / "archive")
+    shutil.copy(tmp_path / "instructor" / "downloaded" / "ps1" / "roster.csv", downloaded / "roster.csv")
+    copy.nbgrader("zip_collect", "ps1", "--extractor=mnist_kit.lms.LMSExtractor",
+                  "--collector=mnist_kit.lms.moodle.MoodleCollector")
+    copy.autograde("ps1", "s001")
+    rows = [row for row in copy.export() if row["student_id"] == "s001" and row["assignment"] == "ps1"]
+    print(f"instructor: release, zip_collect, autograde, export: {time.perf_counter() - began:.0f} s;"
+          f" s001 ps1 {rows[0]['score']} / {rows[0]['max_score']}")
+    assert float(rows[0]["score"]) == float(rows[0]["max_score"]) == 10.0
     print(f"total: {time.perf_counter() - started:.0f} s")

@@ -12,6 +12,11 @@ whole package (the notebook imports it from there, as the student's kernel will)
 generated, never edited: ``mnist_tasks/`` (itself generated from ``solutions/`` by
 ``mnist-make-stubs``) stays the one source, ``sync`` copies it, and ``check`` fails while any copy
 differs. They are stubs, so the release nbgrader makes of them holds no solution code.
+
+The notebooks' Colab parts are generated the same way (``sync`` writes them, ``check`` fails while
+one differs): the block at the top of each set-up cell (``mnist_kit.colab.colab_block``: on Colab,
+install the kit and work in the assignment's Google Drive folder) and the last two cells (make the
+zip to hand in, ``mnist_kit.colab.pack``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,6 +107,67 @@ def exclude_overwriting() -> dict[str, list[str]]:
     return {a.id: [f"mnist_tasks/{name}" for name in STUDENT_FILES] for a in ASSIGNMENTS}
 
 
+# --- the notebooks' Colab parts -----------------------------------------------------------------
+
+# The generated block in a set-up cell: from its first comment line to its call (and a blank line).
+_COLAB_REGION = re.compile(r"# Google Colab だけ:.*?\n    colab\.work_in_drive\([^\n]*\)\n\n?", re.DOTALL)
+
+PACK_MARKDOWN = """\
+## 提出用の zip / the zip to hand in
+
+Google Colab や自分のパソコンで取り組んだときは、下のセルの `student=""` に自分の学生 ID を書いて実行します。`{id}_<学生 ID>.zip` ができるので (Colab では Google ドライブの `mnist-tasks/` にでき、ダウンロードも始まります)、授業の LMS (Moodle / Canvas) に提出します。JupyterHub では nbgrader の *Submit* で提出するので、このセルは要りません。
+
+*On Colab or your own computer: write your student ID in `student=""` below and run the cell. It makes `{id}_<student ID>.zip` (on Colab in `mnist-tasks/` in your Google Drive, and your browser downloads it); upload that zip to the course's LMS (Moodle / Canvas). On the JupyterHub you hand in with nbgrader's* Submit *instead.*"""
+
+PACK_CODE = """\
+# 提出用の zip を作る / make the zip to hand in (学生 ID を書く / write your student ID)
+from mnist_kit.colab import pack
+zip_path = pack("{id}", student="")"""
+
+
+def setup_cell(notebook, assignment: Assignment):
+    """The notebook's nbgrader-locked set-up cell (grade_id ``<id>_setup``)."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") == f"{assignment.id}_setup":
+            return cell
+    raise LookupError(f"{assignment.id}: no set-up cell (grade_id {assignment.id}_setup)")
+
+
+def with_colab_cells(notebook, assignment: Assignment):
+    """``notebook`` (nbformat) with its generated Colab parts as ``mnist_kit.colab`` says them."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    from mnist_kit.colab import colab_block
+
+    cell = setup_cell(notebook, assignment)
+    body = _COLAB_REGION.sub("", cell.source, count=1)
+    first, newline, rest = body.partition("\n")
+    block = colab_block(assignment.id)
+    if first.startswith("# 準備"):
+        cell.source = f"{first}\n{block}\n{rest}"
+    else:
+        cell.source = f"{block}\n{body}"
+    ids = {f"{assignment.id}-pack-md", f"{assignment.id}-pack"}
+    notebook.cells = [c for c in notebook.cells if c.get("id") not in ids]
+    notebook.cells.append(new_markdown_cell(PACK_MARKDOWN.format(id=assignment.id), id=f"{assignment.id}-pack-md"))
+    notebook.cells.append(new_code_cell(PACK_CODE.format(id=assignment.id), id=f"{assignment.id}-pack"))
+    return notebook
+
+
+def _notebook_texts(folder: Path, assignment: Assignment) -> tuple[str, str] | None:
+    """(the notebook's text, the text it should have), or None when it is missing."""
+    import copy
+
+    import nbformat
+
+    path = folder / f"{assignment.notebook}.ipynb"
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    notebook = nbformat.reads(text, as_version=4)
+    return text, nbformat.writes(with_colab_cells(copy.deepcopy(notebook), assignment)) + "\n"
+
+
 def out_of_sync(course: Path = COURSE) -> list[str]:
     """Generated files of ``course/source/*`` that are missing, stale, or extra in ``mnist_tasks/``."""
     from mnist_kit.stubgen import differences
@@ -114,6 +181,9 @@ def out_of_sync(course: Path = COURSE) -> list[str]:
             problems += [f"{assignment.id}/{problem}" for problem in differences(
                 files, course / "source" / assignment.id, "mnist_tasks" if origin == "mnist_tasks/" else "-",
                 f"differs from {origin}", "not in mnist_tasks/ (extra file)")]
+        texts = _notebook_texts(course / "source" / assignment.id, assignment)
+        if texts is not None and texts[0] != texts[1]:
+            problems.append(f"{assignment.id}/{assignment.notebook}.ipynb: its Colab cells differ from mnist_kit/colab.py")
     return problems
 
 
@@ -134,6 +204,11 @@ def sync(course: Path = COURSE) -> list[Path]:
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 path.write_text(text, encoding="utf-8")
                 written.append(path)
+        texts = _notebook_texts(folder, assignment)
+        if texts is not None and texts[0] != texts[1]:
+            path = folder / f"{assignment.notebook}.ipynb"
+            path.write_text(texts[1], encoding="utf-8")
+            written.append(path)
     return written
 
 
@@ -277,8 +352,9 @@ def create_secret(course: Path | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("sync", help="copy mnist_tasks/ (the stubs) into every assignment of assignments/source/")
-    commands.add_parser("check", help="exit 1 if any assignment's copy differs from mnist_tasks/")
+    commands.add_parser("sync", help="copy mnist_tasks/ (the stubs) into every assignment of assignments/source/;"
+                         " write the notebooks' Colab cells")
+    commands.add_parser("check", help="exit 1 if any assignment's copy differs from mnist_tasks/, or a notebook's Colab cells are stale")
     dry = commands.add_parser("dry-run", help="release, submit the reference, autograde, in a temporary course")
     dry.add_argument("assignments", nargs="*", default=[a.id for a in ASSIGNMENTS])
     dry.add_argument("--keep", type=Path, help="build the course here and keep it")

@@ -77,7 +77,11 @@ def _secret(args, course_secret):
     if args.public_only:
         return None
     if args.secret_stdin:
-        return course_secret.CourseSecret(sys.stdin.readline().strip())
+        try:
+            return course_secret.CourseSecret(sys.stdin.readline().strip())
+        except ValueError as error:
+            raise course_secret.MissingSecret(course_secret.Text(
+                f"標準入力のコースの秘密が正しくありません ({error})。", f"the course secret on stdin is not valid ({error}).")) from None
     course = args.course.resolve() if args.course else course_secret.find_course(Path.cwd())
     if args.hidden:
         return course_secret.for_course(course)

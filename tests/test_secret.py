@@ -200,3 +200,13 @@ def test_the_wheel_holds_no_secret_even_built_beside_one(tmp_path):
         assert any(name.startswith("autograder/checks/") for name in names)   # the hidden checks' code is there
         assert not [name for name in names if SECRET_FILE in name or name.startswith(("assignments/", "solutions/"))]
         assert not [name for name in names if token.encode() in archive.read(name)]
+
+
+def test_a_bad_secret_on_stdin_is_a_clear_refusal(monkeypatch, capsys):
+    import io
+
+    from autograder import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("not a secret\n"))
+    assert cli.main(["solutions", "--secret-stdin", "--only", "one_hot", "--lang", "en"]) == 2
+    assert "the course secret on stdin is not valid" in capsys.readouterr().err

@@ -6,6 +6,9 @@ every check's name, score, maximum and message in both languages, as the grader 
 the restructure of the grader into ``autograder.protocol``/``worker/``/``retraining`` (recorded
 from 17d82b2). The meta-tests that grade those submissions compare their report with it.
 
+The hidden checks' inputs come from the tests' course secret (``tests.submissions.TEST_SECRET``):
+the recording holds what a course with that secret would get.
+
 A change that is meant to change a grade or a message: rerun those tests with
 ``MNIST_UPDATE_GOLDEN=1`` and review the diff of results.json like any other change.
 

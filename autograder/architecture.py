@@ -12,6 +12,7 @@ import difflib
 import json
 from dataclasses import dataclass
 
+from autograder import render
 from mnist_kit.variants import Variant
 
 # Function names TensorFlow and Keras give the handouts' activations.
@@ -257,7 +258,8 @@ def _aligned(expected: list[dict], actual: list[dict]) -> list[tuple[dict | None
 def diff_table(expected: list[dict], actual: list[dict]) -> tuple[list[str], int]:
     """Side-by-side lines 'expected | actual' with '✗' on differing rows, and the count of them."""
     width = max([len(describe_row(row)) for row in expected] + [8])
-    lines = [f"   {'expected / 期待':<{width}} | actual / 実際"]
+    header = "expected / 期待"   # padded by display width (期待 takes 4 columns), so its '|' lines up with the rows'
+    lines = [f"   {header}{' ' * (width - render.width(header))} | actual / 実際"]
     wrong = 0
     for left, right in _aligned(expected, actual):
         mark = " " if left == right else "✗"

@@ -259,7 +259,9 @@ def compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact_dtype=None
     if wrong.any():
         first = tuple(int(i) for i in np.argwhere(wrong)[0])
         count, total = int(wrong.sum()), wrong.size
+        # NumPy's str of a scalar (0.3372549, 72), not its repr (np.float32(0.3372549)): the dtype
+        # was checked above, and a student reads a number.
         return Verdict.failed(
-            f"値が {total} 個中 {count} 個違います。例: 位置 {first} は {actual[first]!r} (期待: {expected[first]!r})。",
-            f"{count} of {total} values differ; e.g. at {first}: got {actual[first]!r}, expected {expected[first]!r}.")
+            f"値が {total} 個中 {count} 個違います。例: 位置 {first} は {actual[first]!s} (期待: {expected[first]!s})。",
+            f"{count} of {total} values differ; e.g. at {first}: got {actual[first]!s}, expected {expected[first]!s}.")
     return Verdict.passed()

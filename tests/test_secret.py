@@ -128,6 +128,20 @@ def test_class_autograde_refuses_a_course_without_its_secret(tmp_path):
         classgrade.autograde(tmp_path, ["ps1"], workers=1, progress=False)
 
 
+def test_the_secret_changes_nothing_outside_preprocessing():
+    """So grading the preprocessing tasks under two secrets is grading everything the secret touches."""
+    first, second = select(secret=TEST_SECRET), select(secret=OTHER_SECRET)
+    for a, b in zip(first, second):
+        if a.subject in PREPROCESSING:
+            continue
+        assert not a.hidden and not a.confirmations, a.name
+        assert [p["id"] for p in a.probes] == [p["id"] for p in b.probes], a.name
+        for pa, pb in zip(a.probes, b.probes):
+            arrays_a, arrays_b = pa.get("arrays", {}), pb.get("arrays", {})
+            assert arrays_a.keys() == arrays_b.keys(), a.name
+            assert all(np.array_equal(arrays_a[n], arrays_b[n]) for n in arrays_a), a.name
+
+
 @pytest.mark.parametrize("secret", [TEST_SECRET, OTHER_SECRET], ids=["test secret", "other secret"])
 def test_the_reference_gets_full_marks_under_any_secret(secret, warm_workers):
     report = grade(REFERENCE.parent, only=PREPROCESSING, secret=secret, workers=warm_workers)

@@ -82,7 +82,7 @@ def _secret(args, course_secret):
         except ValueError as error:
             raise course_secret.MissingSecret(course_secret.Text(
                 f"標準入力のコースの秘密が正しくありません ({error})。", f"the course secret on stdin is not valid ({error}).")) from None
-    course = args.course.resolve() if args.course else course_secret.find_course(Path.cwd())
+    course = course_secret.course_of(args.course)
     if args.hidden:
         return course_secret.for_course(course)
     return course_secret.optional_for_course(course)

@@ -49,10 +49,8 @@ def pytest_configure(config):
         return
     from autograder import secret as course_secret
 
-    course = config.getoption("--course")
-    course = Path(course).resolve() if course else course_secret.find_course(Path.cwd())
     try:
-        config._mnist_secret = course_secret.for_course(course)
+        config._mnist_secret = course_secret.for_course(course_secret.course_of(config.getoption("--course")))
     except course_secret.MissingSecret as error:
         raise pytest.UsageError(error.text.get(current_language(config.getoption("--lang")))) from None
 

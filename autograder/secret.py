@@ -80,6 +80,12 @@ def find_course(start: Path) -> Path | None:
     return None
 
 
+def course_of(named: Path | str | None) -> Path | None:
+    """The course a command works for: the one it was given (``--course DIR``), else the one around
+    the current directory (None: there is none)."""
+    return Path(named).resolve() if named else find_course(Path.cwd())
+
+
 def secret_path(course: Path) -> Path:
     return Path(course) / SECRET_FILE
 
@@ -120,14 +126,16 @@ def optional_for_course(course: Path | None) -> CourseSecret | None:
     return read(secret_path(course))
 
 
-def create(course: Path) -> tuple[Path, bool]:
-    """Create ``course``'s secret unless it exists; (its path, whether it was created now).
-    Never replaced: grades already given depend on it."""
+def create(course: Path, secret: CourseSecret | None = None) -> tuple[Path, bool]:
+    """Create ``course``'s secret (``secret``, or a new one) unless it exists; (its path, whether it
+    was created now). Never replaced: grades already given depend on it."""
     path = secret_path(course)
     if path.exists():
-        read(path)   # a broken file is reported, not silently kept
+        existing = read(path)   # a broken file is reported, not silently kept
+        if secret is not None and existing != secret:
+            raise ValueError(f"{path} holds another secret; it is never replaced")
         return path, False
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as stream:
-        stream.write(CourseSecret.generate().token + "\n")
+        stream.write((secret or CourseSecret.generate()).token + "\n")
     return path, True

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import secret as course_secret
-from autograder.secret import CourseSecret
 from mnist_kit.runtime import path_with_this_python
 
 REPO = Path(__file__).resolve().parent.parent
@@ -227,15 +226,11 @@ class CourseCopy:
     Used by tests/test_course_roundtrip.py and by ``dry-run``; instructors can use it to rehearse.
     """
 
-    def __init__(self, root: Path, source: Path = COURSE, secret: CourseSecret | None = None):
-        """``secret``: the copy's course secret (``autograder.secret``), a new one by default."""
+    def __init__(self, root: Path, source: Path = COURSE):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copy(source / "nbgrader_config.py", self.root / "nbgrader_config.py")
-        if secret is None:
-            course_secret.create(self.root)
-        else:
-            course_secret.secret_path(self.root).write_text(secret.token + "\n", encoding="ascii")
+        course_secret.create(self.root)   # the copy's own secret for its hidden checks (autograder.secret)
         shutil.copytree(source / "source", self.root / "source",
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
         self.log: list[tuple[str, float]] = []
@@ -332,7 +327,7 @@ def dry_run(assignments: list[str], keep: Path | None = None) -> int:
 
 def create_secret(course: Path | None) -> int:
     """``mnist-course secret``: create the course's secret unless it has one; say where it is."""
-    course = course.resolve() if course else course_secret.find_course(Path.cwd())
+    course = course_secret.course_of(course)
     if course is None or not (course / course_secret.COURSE_MARKER).is_file():
         where = course or Path.cwd()
         print(f"{where} は nbgrader のコースではありません (nbgrader_config.py がありません)。--course DIR で指定してください。\n"

@@ -149,5 +149,5 @@ def course_with_secret(directory: Path, secret: CourseSecret = TEST_SECRET) -> P
 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / course_secret.COURSE_MARKER).write_text("# a course for the tests\n", encoding="utf-8")
-    course_secret.secret_path(directory).write_text(secret.token + "\n", encoding="ascii")
+    course_secret.create(directory, secret)
     return directory

@@ -93,6 +93,12 @@ def test_create_makes_one_secret_and_never_replaces_it(tmp_path):
     again, created_again = course_secret.create(tmp_path)
     assert again == path and not created_again and path.read_text(encoding="ascii").strip() == token
     assert course_secret.for_course(course_secret.find_course(tmp_path / "source" / "ps1")) == CourseSecret(token)
+    assert course_secret.create(tmp_path, CourseSecret(token)) == (path, False)     # the same one: kept
+    with pytest.raises(ValueError, match="never replaced"):
+        course_secret.create(tmp_path, OTHER_SECRET)
+    (tmp_path / "other").mkdir()
+    given, _ = course_secret.create(tmp_path / "other", OTHER_SECRET)
+    assert course_secret.read(given) == OTHER_SECRET and (given.stat().st_mode & 0o777) == 0o600
 
 
 def test_no_course_or_no_secret_says_what_to_do(tmp_path):

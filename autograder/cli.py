@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", type=Path,
                         help="the nbgrader course whose secret chooses the hidden checks' inputs "
                              "(default: the course around the current directory, if any)")
+    parser.add_argument("--sandbox", choices=("bwrap", "none"),
+                        help="where student code runs: bwrap (a box that sees only this submission; the default, "
+                             "required for a course's grading) or none (only where each grading is already "
+                             "isolated, e.g. one container per submission)")
     hidden = parser.add_mutually_exclusive_group()
     hidden.add_argument("--hidden", action="store_true", help="insist on the hidden checks: refuse without the course's secret")
     hidden.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
@@ -51,12 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow is imported by grade(), quietly, once its worker has started: both imports then
     # take their ~5 s at the same time.
     from autograder.grade import grade
+    from autograder.jail import SandboxUnavailable
     from autograder.report import table, write_json
     from mnist_kit.data import MnistDataError
 
     try:
         report = grade(args.submission, only=args.only.split(",") if args.only else None,
-                       secret=secret)
+                       secret=secret, sandbox=args.sandbox)
+    except SandboxUnavailable as error:
+        print(error.message.get(language), file=sys.stderr)
+        return 2
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
@@ -64,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     print(table(report, language))
+    if report.sandbox_missing is not None:
+        from autograder import render
+
+        print(render.say("no_sandbox", language, reason=report.sandbox_missing))
     if secret is None and not args.public_only:
         from autograder import render
 

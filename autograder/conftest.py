@@ -170,3 +170,5 @@ def pytest_unconfigure(config):
     if hidden:
         line += render.say("pytest_hidden", language, hidden=hidden)
     reporter.write_sep("=", line, green=all_passed, red=not all_passed)
+    if report.sandbox_missing is not None:
+        reporter.write_line(render.say("no_sandbox", language, reason=report.sandbox_missing))

@@ -22,6 +22,7 @@ from autograder.checks import catalog
 from autograder.core import Check, Evidence, Verdict
 from autograder.protocol import ATTENTION_STATUSES, Incident, Outcome, PlannedProbe, Probe, subject_of_item, \
     variant_of_probe, variant_of_subject, variant_subject, wire
+from autograder import jail
 from autograder.sandbox import Limits, WorkerSource, run_probes
 from autograder.secret import CourseSecret
 from mnist_kit import variants as variant_table
@@ -52,6 +53,8 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     incidents: list[Incident] = field(default_factory=list)   # probes that hung, crashed, tampered...
     secret: str | None = None   # the fingerprint of the course secret of the hidden checks; None: public only
+    sandbox: jail.SandboxMode = "bwrap"   # where the student code ran (autograder.jail)
+    sandbox_missing: str | None = None    # why no box could be made, when a self-check ran without one
 
     @property
     def score(self) -> float:
@@ -101,7 +104,7 @@ def locate_package(submission: Path) -> Path | None:
 
 def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | None = None,
           secret: CourseSecret | None = None, limits: Limits = Limits(), mnist=None,
-          workers: WorkerSource | None = None) -> Report:
+          workers: WorkerSource | None = None, sandbox: jail.SandboxMode | None = None) -> Report:
     """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``;
     the hidden checks with the course's ``secret`` (``autograder.secret``), the public ones without.
 
@@ -110,17 +113,28 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     early-stopping callback — in this process, while the worker goes on; then every check
     concludes from that evidence alone. ``workers``: where the sandbox's workers come from
     (``autograder.sandbox``: fresh processes by default, a ``ForkServer`` for many gradings).
+    ``sandbox``: "bwrap" (student code in a box, ``autograder.jail``; refused with
+    ``jail.SandboxUnavailable`` where none can be made) or "none"; by default "bwrap" for a course's
+    grading (with its ``secret``), and for a student's self-check "bwrap" where a box can be made,
+    else "none" with the reason in ``Report.sandbox_missing``.
     """
     started = time.perf_counter()
+    missing = None
+    if sandbox is None:
+        sandbox = "bwrap"
+        if secret is None and not jail.available():
+            sandbox, missing = "none", jail.unavailable_reason()
+    if sandbox == "bwrap":
+        jail.check_available()
     checks = select(only, secret)
     fingerprint = secret.fingerprint if secret is not None else None
     if names is not None:
         checks = [check for check in checks if check.name in names]
     package_parent = locate_package(Path(submission))
     if package_parent is None:
-        missing = Text(f"{submission} に mnist_tasks/ がありません。", f"no mnist_tasks/ in {submission}.")
-        return Report([TestResult(c.name, c.subject, 0.0, c.points, missing, c.hidden, c.title) for c in checks],
-                      time.perf_counter() - started, str(submission), secret=fingerprint)
+        no_package = Text(f"{submission} に mnist_tasks/ がありません。", f"no mnist_tasks/ in {submission}.")
+        return Report([TestResult(c.name, c.subject, 0.0, c.points, no_package, c.hidden, c.title) for c in checks],
+                      time.perf_counter() - started, str(submission), secret=fingerprint, sandbox=sandbox)
 
     with tempfile.TemporaryDirectory(prefix="mnist-grade-") as temporary:
         workdir = Path(temporary)
@@ -139,7 +153,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
         def work():
             try:
                 evidence.results.update(run_probes(package_parent, probes, workdir, limits, on_result=listen,
-                                                   blocked=blocked, workers=workers))
+                                                   blocked=blocked, workers=workers, sandbox=sandbox))
             finally:
                 arrived.put(None)
 
@@ -174,7 +188,8 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
                               status=evidence.results[probe["id"]]["status"])
                      for probe in probes
                      if evidence.results.get(probe["id"], {}).get("status") in ATTENTION_STATUSES]
-    return Report(results, time.perf_counter() - started, str(submission), timings, incidents, fingerprint)
+    return Report(results, time.perf_counter() - started, str(submission), timings, incidents, fingerprint,
+                  sandbox, missing)
 
 
 def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set, mnist, timings) -> None:

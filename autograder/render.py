@@ -52,6 +52,8 @@ CATALOGUE = {
     "pytest_all_passed": Text(" — すべてのチェックに合格しました", " — all checks passed"),
     "no_secret": Text("(非公開チェックは実行していません: コースの秘密がありません。--course DIR / `mnist-course secret`)",
                       "(hidden checks not run: no course secret; see --course DIR and `mnist-course secret`)"),
+    "no_sandbox": Text("(サンドボックスなしで実行しました: {reason}。自分のコードの確認には問題ありません)",
+                       "(ran without a sandbox: {reason}; fine for checking your own code)"),
     "pytest_hidden": Text(" (採点時にはさらに {hidden} 件の非公開チェックがあります)", " ({hidden} hidden checks run at grading)"),
     "autograding": Text("自動採点中: この問題の点数は、カーネルの外の隔離された採点器が書き込みます。",
                         "autograding: the isolated grader, outside this kernel, writes this cell's score."),

@@ -42,7 +42,9 @@ def gradescope(report: Report, language: str) -> dict:
                        # for the class-scale autograde: who needs an instructor's attention, and why
                        "incidents": report.incidents,
                        # which course secret chose the hidden inputs (its fingerprint), None: public only
-                       "hidden_inputs": report.secret},
+                       "hidden_inputs": report.secret,
+                       # where the student code ran: "bwrap" (autograder.jail) or "none"
+                       "sandbox": report.sandbox},
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
             # "title" too: the name in the report's language (under Japanese "name" stays English, the id).

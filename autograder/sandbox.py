@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from autograder import jail
 from autograder.processes import child_pids, kill_and_wait
 from autograder.protocol import Event, Outcome, Probe, Request, outcome
 
@@ -108,8 +109,10 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _describe_exit(process: subprocess.Popen) -> str:
+def _describe_exit(process: subprocess.Popen, boxed: bool = False) -> str:
     code = process.returncode
+    if boxed and code is not None and code > 128 and code - 128 in signal.valid_signals():
+        code = 128 - code   # bwrap reports its command's death by a signal as 128 + the signal
     if code is not None and code < 0:
         return f"signal {signal.Signals(-code).name}"
     return f"exit code {code}"
@@ -187,15 +190,60 @@ class _Reaper:
 
 def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits: Limits = Limits(),
                on_result=None, blocked: dict[str, Outcome] | None = None,
-               workers: "WorkerSource | None" = None) -> dict[str, Outcome]:
+               workers: "WorkerSource | None" = None, sandbox: jail.SandboxMode = "bwrap") -> dict[str, Outcome]:
     """Run ``probes`` against ``package_parent/mnist_tasks``; map each probe id to its outcome.
 
     ``on_result(probe_id, outcome)``, if given, hears of each outcome as soon as it is known, so
     the grader can train one model while the worker goes on with the next probes. ``blocked`` maps
     a module to the outcome its probes report without running (e.g. an unreadable source file).
     ``workers``: where workers come from (default ``FreshWorkers``: a new process each).
+    ``sandbox``: "bwrap" runs fresh workers in a box (``autograder.jail``) that sees a copy of this
+    submission's ``mnist_tasks/`` and nothing of any other; "none" for a deployment that isolates
+    each grading itself. Raises ``jail.SandboxUnavailable`` when "bwrap" cannot be made here.
     """
     source = workers if workers is not None else FreshWorkers()
+    box = None
+    if sandbox == "bwrap":
+        jail.check_available()
+        staged = _stage(Path(package_parent) / "mnist_tasks")
+        package_parent = staged.parent
+        box = jail.Box.for_grading(staged, Path(workdir))
+    try:
+        return _run_all(package_parent, probes, workdir, limits, on_result, blocked, source, box)
+    finally:
+        if box is not None:
+            shutil.rmtree(box.package_dir.parent, ignore_errors=True)
+
+
+def _stage(package_dir: Path) -> Path:
+    """A copy of the submission's ``.py`` files (folders kept, links kept as links, nothing else),
+    readable by the box's uid: the box binds this copy, so neither the submission's own
+    permissions nor a link to a classmate's file decide what its worker reads."""
+    parent = Path(tempfile.mkdtemp(prefix="mnist-submission-"))
+    os.chmod(parent, 0o755)
+    target = parent / "mnist_tasks"
+
+    def ignore(directory, names):
+        keep = set()
+        for name in names:
+            path = os.path.join(directory, name)
+            if os.path.islink(path) or os.path.isdir(path) or (name.endswith(".py") and os.path.isfile(path)):
+                keep.add(name)
+        return set(names) - keep
+
+    if package_dir.is_dir():
+        shutil.copytree(package_dir, target, symlinks=True, ignore=ignore)
+    else:
+        target.mkdir()
+    for root, directories, files in os.walk(target):
+        os.chmod(root, 0o755)
+        for name in files:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), 0o644)
+    return target
+
+
+def _run_all(package_parent, probes, workdir, limits, on_result, blocked, source, box) -> dict[str, Outcome]:
     results: dict[str, dict] = _Reporting(on_result)
     blocked = dict(blocked or {})
     remaining = list(probes)
@@ -211,7 +259,8 @@ def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits:
             attempt += 1
             # The worker reports each probe into `results` as it finishes, not when the worker ends:
             # the grader trains the first models while the worker runs the remaining probes.
-            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper, source)
+            end = _run_worker(package_parent, remaining, workdir, limits, attempt, results, blocked, reaper, source,
+                              box)
             if end is None:
                 break
             if isinstance(end, _Vanished):
@@ -304,6 +353,7 @@ class _Channel:
     reader: object            # binary stream from its result pipe
     log: object
     served: int = 0
+    boxed: bool = False
 
     def send(self, request: Request) -> None:
         self.requests.write(json.dumps(request) + "\n")
@@ -336,19 +386,20 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _start_worker(logdir: Path, limits: Limits, attempt: int) -> _Channel:
+def _start_worker(logdir: Path, limits: Limits, attempt: int, box: "jail.Box | None" = None) -> _Channel:
+    """A new worker process; in ``box`` (``autograder.jail``) when one is given."""
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     log = open(logdir / f"worker-{attempt}.log", "wb")
+    argv = [sys.executable, "-I", "-m", "autograder.worker", str(request_read), str(result_write)]
     process = subprocess.Popen(
-        [sys.executable, "-I", "-m", "autograder.worker", str(request_read), str(result_write)],
-        pass_fds=(request_read, result_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        cwd=logdir, env=_worker_env(), preexec_fn=_child_setup(limits), close_fds=True,
-    )
+        argv if box is None else jail.command(box, argv), pass_fds=(request_read, result_write),
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=logdir, close_fds=True,
+        env=_worker_env() if box is None else {}, preexec_fn=_child_setup(limits))
     os.close(request_read)
     os.close(result_write)
     return _Channel(process, os.fdopen(request_write, "w", encoding="utf-8"),
-                    os.fdopen(result_read, "rb", buffering=0), log)
+                    os.fdopen(result_read, "rb", buffering=0), log, boxed=box is not None)
 
 
 class FreshWorkers:
@@ -356,8 +407,8 @@ class FreshWorkers:
 
     reuses = False
 
-    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
-        return _start_worker(logdir, limits, attempt)
+    def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> _Channel:
+        return _start_worker(logdir, limits, attempt, box)
 
     def release(self, channel: _Channel, finished: bool) -> None:
         channel.close()
@@ -428,9 +479,13 @@ class ForkServer:
             raise RuntimeError(f"the fork server did not start (log: {self.logdir / 'fork-server.log'})")
         self.spawned = 0
 
-    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
+    def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> _Channel:
         import socket
 
+        if box is not None:
+            # Its workers share the server's view of the disk, so a box of their own cannot be
+            # given to them: a boxed grading gets a fresh boxed worker instead.
+            return _start_worker(logdir, limits, attempt, box)
         if self.process.poll() is not None:   # killed by a submission, say: carry on without it
             return _start_worker(logdir, limits, attempt)
         request_read, request_write = os.pipe()
@@ -504,7 +559,8 @@ class WarmWorkers:
         channel.served += 1
         self._channel = channel
 
-    def acquire(self, limits: Limits, logdir: Path, attempt: int) -> _Channel:
+    def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> _Channel:
+        # Trusted submissions only (see above): the kept worker is never boxed.
         channel = self.take(limits)
         if channel is None:
             self.starts += 1
@@ -529,10 +585,10 @@ WorkerSource = FreshWorkers | ForkServer | WarmWorkers
 
 
 def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict, blocked: dict, reaper: _Reaper,
-                source: WorkerSource):
+                source: WorkerSource, box: "jail.Box | None" = None):
     """Run ``probes`` in one worker, recording outcomes in ``finished``. Returns None when it ran
     them all, a ``_Failed`` for the probe that ended it, a ``_Tainted`` module, or ``_Vanished``."""
-    channel = source.acquire(limits, workdir, attempt)
+    channel = source.acquire(limits, workdir, attempt, box)
     reaper.started(channel.process.pid)
     process, reader = channel.process, channel.reader
     token = secrets.token_hex(16)
@@ -565,7 +621,7 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                 process.wait()
                 _kill_group(process)  # anything it left behind in its group
                 if talk.current is not None:
-                    return _Failed(talk.current, outcome("crashed", message=_describe_exit(process)),
+                    return _Failed(talk.current, outcome("crashed", message=_describe_exit(process, channel.boxed)),
                                    not talk.calling)
                 return None if talk.expected() is None else _Vanished(talk.last)
             buffer += chunk

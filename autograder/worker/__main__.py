@@ -2,7 +2,14 @@
 (``autograder.worker.forkserver``): see ``autograder.worker``."""
 
 import os
+import resource
 import sys
+
+# In a box (autograder.jail) the process limit counts this user namespace's processes only, so it
+# is set here, inside, before any student code: a fork bomb meets it, the grader never does.
+_processes = os.environ.pop("MNIST_WORKER_PROCESSES", None)
+if _processes:
+    resource.setrlimit(resource.RLIMIT_NPROC, (int(_processes), int(_processes)))
 
 # Before NumPy, matplotlib and TensorFlow are imported (by ``loop``), and before the submission's
 # directory joins sys.path: a student's keras.py or numpy.py beside mnist_tasks/ must not shadow them.

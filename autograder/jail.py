@@ -133,15 +133,21 @@ def command(box: Box | None, argv: list[str]) -> list[str]:
             args += ["--ro-bind", path, path]
     for path in ETC_FILES:
         args += ["--ro-bind-try", path, path]
-    seen, made = set(SYSTEM_PATHS), set()
+    # The tmpfs mounts first: bwrap mounts in order, and a venv or a submission may live under /tmp.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    seen, made = set(SYSTEM_PATHS), {"/tmp", "/dev", "/dev/shm", "/proc"}
     for path in [Path(sys.base_prefix), Path(sys.prefix), *_kit_paths()]:
         path = str(path)
         if path not in seen and not any(path.startswith(other + "/") for other in SYSTEM_PATHS):
             seen.add(path)
             args += [*_folders_to(path, made), "--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-             "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    mnist = os.environ.get("MNIST_NPZ")
+    if mnist and os.path.isfile(mnist):
+        # Public data, read-only: a student's own load_mnist() call (in a plot, say) works as at home.
+        mnist = os.path.realpath(mnist)
+        args += [*_folders_to(mnist, made), "--ro-bind", mnist, mnist, "--setenv", "MNIST_NPZ", mnist]
     if box is not None:
         args += [*_folders_to(str(box.package_dir), made), "--ro-bind", str(box.package_dir), str(box.package_dir),
                  *_folders_to(str(box.workdir), made), "--bind", str(box.workdir), str(box.workdir),

@@ -168,12 +168,17 @@ def test_a_name_that_is_not_a_function(tmp_path, fork_server):
 
 
 @pytest.mark.slow   # ~30 s: it spends the CPU limit
-def test_cpu_time_and_file_size_are_limited_and_each_grading_works_in_its_own_directory(tmp_path, fork_server):
+@pytest.mark.parametrize("sandbox", ["none", "bwrap"])
+def test_cpu_time_and_file_size_are_limited_and_each_grading_works_in_its_own_directory(tmp_path, fork_server,
+                                                                                      sandbox):
     seen = tmp_path / "cwd.txt"
     replacement = f'''
 def normalize(images):
     import os, pathlib
-    pathlib.Path({str(seen)!r}).write_text(os.getcwd())
+    try:
+        pathlib.Path({str(seen)!r}).write_text(os.getcwd())   # unboxed only: the box sees no tmp_path
+    except OSError:
+        pass
     with open("huge", "wb") as stream:     # a sparse file just over RLIMIT_FSIZE: no data written
         stream.seek(300 << 20)
         stream.write(b"x")
@@ -187,11 +192,14 @@ def one_hot(labels, num_classes=10):
     # 25 s of CPU: the worker's start-up and some looping; the wall limit is out of reach.
     limits = Limits(probe_seconds=120.0, startup_seconds=90.0, cpu_seconds=25)
     report = grade(submission(tmp_path, "preprocessing", replacement, ""), only=["normalize", "one_hot", "choose_loss"],
-                   limits=limits, workers=fork_server, secret=TEST_SECRET)
+                   limits=limits, workers=fork_server, secret=TEST_SECRET, sandbox=sandbox)
     lost = {r.subject: r.message.en for r in report.results if r.score < r.max_score}
     assert set(lost) == {"normalize", "one_hot"}, lost
     assert "File too large" in lost["normalize"]
     assert "signal SIGXCPU" in lost["one_hot"] or "signal SIGKILL" in lost["one_hot"], lost["one_hot"]
+    assert seen.exists() == (sandbox == "none")
+    if sandbox == "bwrap":
+        return
     workdir = Path(seen.read_text())
     assert workdir.name.startswith("mnist-grade-") and not workdir.exists(), workdir
 
@@ -203,8 +211,13 @@ def test_fork_server_workers_grade_exactly_as_workers_started_from_scratch(tmp_p
                         "    import ctypes\n    ctypes.string_at(0)\n\n\n"
                         "def normalize(images):\n    import os\n    os._exit(3)\n", "one_hot")
     spawned = fork_server.spawned
-    forked = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)
-    fresh = grade(broken, only=SUBJECTS, limits=FAST, secret=TEST_SECRET)
+    # Unboxed: a boxed grading never uses the fork server (autograder/jail.py); the boxed fresh
+    # workers' exits are compared with the unboxed ones in test_sandbox_escapes.py.
+    forked = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET, sandbox="none")
+    fresh = grade(broken, only=SUBJECTS, limits=FAST, secret=TEST_SECRET, sandbox="none")
+    boxed = grade(broken, only=SUBJECTS, limits=FAST, secret=TEST_SECRET, sandbox="bwrap")
+    assert [(r.name, r.score, r.message.en) for r in boxed.results] == \
+        [(r.name, r.score, r.message.en) for r in fresh.results]
     assert [(r.name, r.score, r.message.en) for r in forked.results] == \
         [(r.name, r.score, r.message.en) for r in fresh.results]
     lost = {r.subject: r.message.en for r in forked.results if r.score < r.max_score}
@@ -221,9 +234,11 @@ def test_a_submission_that_kills_the_fork_server_costs_nothing_else(tmp_path):
     try:
         killer = submission(tmp_path, "preprocessing", f"def normalize(images):\n    import os, signal\n"
                             f"    os.kill({server.process.pid}, signal.SIGKILL)\n    return images / 255\n", "normalize")
-        grade(killer, only=["normalize"], limits=FAST, workers=server, secret=TEST_SECRET)
+        # Unboxed: in its box the killer cannot even see the server (tests/test_sandbox_escapes.py).
+        grade(killer, only=["normalize"], limits=FAST, workers=server, secret=TEST_SECRET, sandbox="none")
         assert server.process.poll() is not None   # it did die
-        report = grade(REPO / "solutions", only=SUBJECTS, limits=FAST, workers=server, secret=TEST_SECRET)
+        report = grade(REPO / "solutions", only=SUBJECTS, limits=FAST, workers=server, secret=TEST_SECRET,
+                       sandbox="none")
         assert report.score == report.max_score     # later gradings start their workers from scratch
     finally:
         server.close()

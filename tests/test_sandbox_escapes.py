@@ -1,0 +1,318 @@
+"""Escape attempts against the box student code runs in (``autograder.jail``), as a student would
+write them, in a course laid out as nbgrader lays it out.
+
+Each attempt is a submission whose ``preprocessing.py`` tries one thing at import time and again
+when ``normalize`` is called, and answers with zeros if it succeeded. Graded in the box, every
+attempt must fail: ``normalize`` keeps its full marks, and what the attempt would have changed
+outside (a file, a listener, a sentinel process) is checked from outside as well. Graded with
+``--sandbox none``, the same submission must lose those marks wherever the attempt is harmless to
+try unboxed: so each test would fail if the box let the attempt through.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import jail
+from autograder.grade import grade
+from tests.submissions import REFERENCE, REPO, STUBS, TEST_SECRET, course_with_secret, make_submission
+
+pytestmark = pytest.mark.skipif(not jail.available(), reason=f"no sandbox here: {jail.unavailable_reason()}")
+
+ATTEMPT = '''
+def _attempt():
+    try:
+{body}
+    except BaseException:
+        return False
+
+
+ESCAPED_AT_IMPORT = _attempt()
+
+
+def normalize(images):
+    if ESCAPED_AT_IMPORT or _attempt():
+        return np.zeros(np.shape(images), np.float32)
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+'''
+
+
+HOME_FILE = Path.home() / f".mnist-escape-test-{os.getpid()}"
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course: the secret, a gradebook, bob's submission (the reference) beside alice's."""
+    root = course_with_secret(tmp_path / "course")
+    (root / "gradebook.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 84)
+    bob = root / "submitted" / "bob" / "ps1"
+    bob.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(REFERENCE, bob / "mnist_tasks")
+    HOME_FILE.write_text("the grader's own")
+    yield root
+    HOME_FILE.unlink(missing_ok=True)
+
+
+def _attempting(tmp_path, body: str) -> Path:
+    indented = "\n".join("        " + line for line in body.strip("\n").splitlines())
+    return make_submission(tmp_path, {"preprocessing": ATTEMPT.format(body=indented)},
+                           name=f"alice-{len(list(tmp_path.glob('alice-*')))}")
+
+
+def _normalize_points(submission: Path, sandbox: str) -> tuple[float, float]:
+    report = grade(submission, only=["normalize"], sandbox=sandbox)
+    assert report.sandbox == sandbox
+    return report.score, report.max_score
+
+
+def _reads(path: Path) -> str:
+    return f"open({str(path)!r}, 'rb').read(1)\nreturn True"
+
+
+def _read_attempts(course: Path) -> dict[str, str]:
+    return {
+        "a classmate's submission": _reads(course / "submitted/bob/ps1/mnist_tasks/preprocessing.py"),
+        "solutions/": _reads(REPO / "solutions/mnist_tasks/preprocessing.py"),
+        "the course secret": _reads(course / ".mnist-hidden-secret"),
+        "$HOME": _reads(HOME_FILE),
+        "the gradebook (writing)": f"open({str(course / 'gradebook.db')!r}, 'ab').write(b'x')\nreturn True",
+    }
+
+
+@pytest.mark.parametrize("what", ["a classmate's submission", "solutions/", "the course secret", "$HOME",
+                                  "the gradebook (writing)"])
+def test_what_only_the_grader_may_touch_is_out_of_reach(tmp_path, course, what):
+    submission = _attempting(tmp_path, _read_attempts(course)[what])
+    before = (course / "gradebook.db").read_bytes()
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total, f"{what}: reachable from the box"
+    assert (course / "gradebook.db").read_bytes() == before
+    assert _normalize_points(submission, "none")[0] < total, f"{what}: the attempt does not work even unboxed"
+    (course / "gradebook.db").write_bytes(before)
+
+
+def test_etc_shadow_is_not_readable(tmp_path):
+    submission = _attempting(tmp_path, _reads(Path("/etc/shadow")))
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total
+    if os.geteuid() == 0:   # only root can read it unboxed
+        assert _normalize_points(submission, "none")[0] < total
+
+
+def test_answering_with_a_classmates_code_found_on_disk_earns_the_stubs_points(tmp_path, course):
+    """The stubs, whose preprocessing.py finds bob's file and runs it in its own namespace."""
+    import shutil
+
+    alice = tmp_path / "alice"
+    shutil.copytree(STUBS / "mnist_tasks", alice / "mnist_tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    module = alice / "mnist_tasks" / "preprocessing.py"
+    module.write_text(module.read_text(encoding="utf-8") + f'''
+
+import os as _os
+for _root, _dirs, _files in _os.walk({str(course)!r}):
+    if _root.endswith("mnist_tasks") and "preprocessing.py" in _files and "alice" not in _root:
+        try:
+            exec(open(_os.path.join(_root, "preprocessing.py")).read(), globals())
+        except OSError:
+            pass
+''', encoding="utf-8")
+    assert _normalize_points(alice, "bwrap")[0] == 0.0
+    # Unboxed the copy earns points (not all of them: the grader reads the exec of a source it cannot see)
+    assert _normalize_points(alice, "none")[0] > 0
+
+
+def test_writing_outside_the_tmpfs_fails(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    site = Path(sysconfig.get_paths()["purelib"])
+    planted = site / "zz-mnist-escape-test.pth"
+    targets = {"a folder of the grader's": outside / "planted", "site-packages": planted,
+               "beside the submission": tmp_path / "alice-0" / "planted"}
+    body = "\n".join(f"open({str(path)!r}, 'w').write('# planted')" for path in targets.values())
+    # Every target at once, each in its own try: the submission answers wrong if any one worked.
+    body = "worked = False\n" + "\n".join(
+        f"try:\n    open({str(path)!r}, 'w').write('# planted')\n    worked = True\nexcept OSError:\n    pass"
+        for path in targets.values()) + "\nreturn worked"
+    submission = _attempting(tmp_path, body)
+    try:
+        score, total = _normalize_points(submission, "bwrap")
+        assert score == total
+        assert not [name for name, path in targets.items() if path.exists()]
+        assert _normalize_points(submission, "none")[0] < total
+    finally:
+        planted.unlink(missing_ok=True)
+
+
+def test_a_symlink_out_of_the_writable_folder_leads_nowhere(tmp_path, course):
+    gradebook = course / "gradebook.db"
+    before = gradebook.read_bytes()
+    submission = _attempting(tmp_path, f"""
+import os
+os.symlink({str(gradebook)!r}, 'link-out')
+open('link-out', 'ab').write(b'x')
+return True""")
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total
+    assert gradebook.read_bytes() == before
+
+
+def test_no_network_not_even_to_a_listener_on_loopback(tmp_path):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    heard = []
+
+    def listen():
+        listener.settimeout(60)
+        try:
+            while True:
+                connection, _ = listener.accept()
+                heard.append(connection.recv(100))
+                connection.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    submission = _attempting(tmp_path, f"""
+import socket
+socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'secret')
+return True""")
+    try:
+        score, total = _normalize_points(submission, "bwrap")
+        assert score == total and heard == []
+        assert _normalize_points(submission, "none")[0] < total and heard
+    finally:
+        listener.close()
+
+
+def test_other_processes_cannot_be_signalled(tmp_path):
+    sentinel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        submission = _attempting(tmp_path, f"""
+import os, signal
+os.kill({sentinel.pid}, signal.SIGCONT)
+return True""")   # SIGCONT: unboxed, the control run must not end the sentinel either
+        score, total = _normalize_points(submission, "bwrap")
+        assert score == total and sentinel.poll() is None
+        assert _normalize_points(submission, "none")[0] < total
+        assert sentinel.poll() is None
+    finally:
+        sentinel.kill()
+        sentinel.wait()
+
+
+def test_a_fork_bomb_meets_the_process_limit(tmp_path):
+    """Children that sleep, as many as it can make: in the box it meets RLIMIT_NPROC (its own user
+    namespace's count) long before 2,000, and the grading goes on."""
+    submission = _attempting(tmp_path, """
+import os, time
+children = []
+try:
+    for _ in range(2000):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(20)
+            os._exit(0)
+        children.append(pid)
+finally:
+    for pid in children:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+return len(children) >= 2000""")
+    started = time.monotonic()
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total
+    assert time.monotonic() - started < 120
+
+
+def test_filling_the_tmpfs_stops_at_its_size(tmp_path):
+    submission = _attempting(tmp_path, f"""
+import os
+block = b'x' * (1 << 20)
+written = 0
+for part in range(4):
+    with open(f'/tmp/fill-{{part}}', 'wb') as out:
+        for _ in range(200):
+            out.write(block)
+            written += len(block)
+for part in range(4):
+    os.unlink(f'/tmp/fill-{{part}}')
+return written > {jail.TMPFS_BYTES}""")
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total
+
+
+def test_a_read_only_bind_cannot_be_remounted_writable(tmp_path):
+    venv = sys.prefix
+    submission = _attempting(tmp_path, f"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
+if libc.mount(None, {venv!r}.encode(), None, MS_REMOUNT | MS_BIND, None) != 0:
+    return False
+open({os.path.join(venv, 'planted')!r}, 'w').write('x')
+return True""")
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total
+    assert not Path(venv, "planted").exists()
+
+
+def test_grading_for_a_course_refuses_where_bwrap_is_missing(tmp_path, monkeypatch):
+    """No bwrap on PATH: a course's grading (with its secret) stops with one bilingual message that
+    says why and what to do; a student's own self-check runs unboxed and says so in one line."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    course = course_with_secret(tmp_path / "course")
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", str(REPO / "solutions"), "--only", "one_hot",
+                           "--course", str(course), "--lang", "en"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 2
+    assert "cannot make the sandbox grading needs (bubblewrap): bwrap" in done.stderr
+    assert "apt-get install bubblewrap" in done.stderr and "--sandbox none" in done.stderr
+    assert "Traceback" not in done.stderr
+    student = subprocess.run([sys.executable, "-m", "autograder.cli", str(REPO / "solutions"), "--only", "one_hot",
+                              "--public-only", "--lang", "en"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=300)
+    assert student.returncode == 0, student.stderr[-2000:]
+    assert "(ran without a sandbox: bwrap" in student.stdout
+    explicit = subprocess.run([sys.executable, "-m", "autograder.cli", str(REPO / "solutions"), "--only", "one_hot",
+                               "--course", str(course), "--sandbox", "none", "--json", str(tmp_path / "r.json")],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert explicit.returncode == 0, explicit.stderr[-2000:]
+    import json
+
+    assert json.loads((tmp_path / "r.json").read_text())["extra_data"]["sandbox"] == "none"
+
+
+def test_the_box_runs_student_code_as_nobody_of_the_grader(tmp_path):
+    """Inside: not the grader's uid when the grader is root, no other process, a cleared environment,
+    and a /tmp (HOME) and /dev/shm it can write. (No capabilities: the remount test above.)"""
+    submission = _attempting(tmp_path, f"""
+import os
+for folder in ('/tmp', os.environ['HOME'], '/dev/shm'):
+    try:   # what it may write, it must be able to: a failure here answers wrong
+        with open(os.path.join(folder, 'mine'), 'wb') as out:
+            out.write(b'x' * (8 << 20))
+        os.unlink(os.path.join(folder, 'mine'))
+    except OSError:
+        return True
+if len([name for name in os.listdir('/proc') if name.isdigit()]) > 3:
+    return True
+if {os.geteuid() == 0} and os.getuid() == 0:
+    return True
+return 'MNIST_NPZ' in os.environ or any(key.startswith('PYTEST') for key in os.environ)""")
+    score, total = _normalize_points(submission, "bwrap")
+    assert score == total

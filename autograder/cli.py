@@ -13,6 +13,7 @@ Exits 0 whenever grading completed, whatever the score; 2 when it could not run 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sandbox", choices=("bwrap", "none"),
                         help="where student code runs: bwrap (a box that sees only this submission; the default, "
                              "required for a course's grading) or none (only where each grading is already "
-                             "isolated, e.g. one container per submission)")
+                             "isolated, e.g. one container per submission); default from $MNIST_SANDBOX, which is "
+                             "how a deployment sets it for nbgrader's autograde and the grade cells")
     hidden = parser.add_mutually_exclusive_group()
     hidden.add_argument("--hidden", action="store_true", help="insist on the hidden checks: refuse without the course's secret")
     hidden.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     # which student code in the workers could read from /proc.
     hidden.add_argument("--secret-stdin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sandbox is None and os.environ.get("MNIST_SANDBOX"):
+        # The grade cells and nbgrader's autograde start this command themselves: a deployment
+        # that isolates each grading already says so once, in the environment.
+        if os.environ["MNIST_SANDBOX"] not in ("bwrap", "none"):
+            parser.error(f"MNIST_SANDBOX must be bwrap or none, not {os.environ['MNIST_SANDBOX']!r}")
+        args.sandbox = os.environ["MNIST_SANDBOX"]
     language = current_language(args.lang)
     from autograder import secret as course_secret
 

@@ -297,7 +297,7 @@ def test_grading_for_a_course_refuses_where_bwrap_is_missing(tmp_path, monkeypat
     assert json.loads((tmp_path / "r.json").read_text())["extra_data"]["sandbox"] == "none"
 
 
-def test_the_box_runs_student_code_as_nobody_of_the_grader(tmp_path):
+def test_the_box_runs_student_code_as_nobody_of_the_grader(tmp_path, monkeypatch):
     """Inside: not the grader's uid when the grader is root, no other process, a cleared environment,
     and a /tmp (HOME) and /dev/shm it can write. (No capabilities: the remount test above.)"""
     submission = _attempting(tmp_path, f"""
@@ -313,6 +313,7 @@ if len([name for name in os.listdir('/proc') if name.isdigit()]) > 3:
     return True
 if {os.geteuid() == 0} and os.getuid() == 0:
     return True
-return 'MNIST_NPZ' in os.environ or any(key.startswith('PYTEST') for key in os.environ)""")
+return 'MNIST_GRADERS_OWN' in os.environ or any(key.startswith('PYTEST') for key in os.environ)""")
+    monkeypatch.setenv("MNIST_GRADERS_OWN", "a variable of the grader's environment")
     score, total = _normalize_points(submission, "bwrap")
     assert score == total

@@ -21,7 +21,7 @@ from pathlib import Path
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Unicode
+from traitlets import Enum, Float, Unicode
 
 from autograder import cache
 from autograder import secret as course_secret
@@ -35,6 +35,10 @@ class IsolatedGrades(NbGraderPreprocessor):
 
     language = Unicode(NOTEBOOK_LANGUAGE, help="language of the verdicts: ja or en").tag(config=True)
     timeout = Float(GRADER_TIMEOUT, help="seconds for grading one notebook; beyond, its cells score 0").tag(config=True)
+    sandbox = Enum(["bwrap", "none"], None, allow_none=True,
+                   help="where the submission's code runs (mnist-grade --sandbox): bwrap, a bubblewrap box; "
+                        "none, only where each grading is isolated already (one container per submission). "
+                        "Default: $MNIST_SANDBOX, else bwrap").tag(config=True)
     cache_dir = Unicode(".mnist-grade-cache", help="results kept by content (autograder.cache), relative to the "
                                                   "course directory nbgrader runs in; empty: no cache").tag(config=True)
 
@@ -59,7 +63,7 @@ class IsolatedGrades(NbGraderPreprocessor):
                 raise GraderTimeout(results["grader_failure"])
             if results is None:
                 results = run_grader(directory, items, secret=secret, language=self.language,
-                                     timeout=self.timeout)
+                                     timeout=self.timeout, sandbox=self.sandbox)
                 if key:
                     cache.store(self.cache_dir, key, results)
             else:

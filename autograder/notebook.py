@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from autograder import render
+from autograder.jail import SandboxMode
 from autograder.protocol import subject_of_item
 from autograder.secret import CourseSecret
 from mnist_kit.i18n import LANGUAGES
@@ -73,9 +74,10 @@ class Request:
 
 
 def run_grader(directory: Path, items, *, secret: CourseSecret | None, language: str,
-               timeout: float = GRADER_TIMEOUT) -> dict:
+               timeout: float = GRADER_TIMEOUT, sandbox: SandboxMode | None = None) -> dict:
     """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict.
     With the course's ``secret`` the hidden checks run too; without, the public checks alone.
+    ``sandbox``: ``mnist-grade --sandbox`` (None: its default, ``$MNIST_SANDBOX`` or bwrap).
 
     The grader runs isolated (``-I``: neither the submission's folder nor PYTHONPATH is on its
     path) from a temporary working directory, its output captured; the secret reaches it on stdin.
@@ -86,6 +88,8 @@ def run_grader(directory: Path, items, *, secret: CourseSecret | None, language:
         command = [sys.executable, "-I", "-m", "autograder.cli", str(directory), "--only", ",".join(items),
                    "--json", str(output), "--lang", language]
         command.append("--secret-stdin" if secret is not None else "--public-only")
+        if sandbox is not None:
+            command += ["--sandbox", sandbox]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         try:
             completed = subprocess.run(command, cwd=temporary, env=env, capture_output=True, text=True,
@@ -122,6 +126,9 @@ def summarize(results: dict | None, items, points: float, language: str, *, publ
                                              t.get("output") or "", english=t["name"] if language == "ja" else None)
                               for t in tests)
         lines.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
+        mode = (results or {}).get("extra_data", {}).get("sandbox")
+        if mode in ("bwrap", "none") and not public_only:   # the feedback says how it was graded
+            lines.append(render.say(f"sandbox_{mode}", language))
     if public_only:
         lines.append(render.say("public_only", language))
     return "\n".join(lines), earned

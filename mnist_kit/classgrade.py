@@ -107,10 +107,12 @@ def submissions(root: Path, assignment: str, students: list[str] | None, languag
 
 # --- stage 1: grading, on a Dask worker ------------------------------------------------------------------
 
-def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, secret) -> dict:
+def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, secret,
+                sandbox: str | None = None) -> dict:
     """Run on a Dask worker: grade ``files`` as a ``mnist_tasks`` package, hidden checks from the
     course's ``secret`` included; Gradescope's results dict, or ``{"grader_failure": why}`` when
-    grading hung past its limit."""
+    grading hung past its limit. ``sandbox``: ``mnist-grade --sandbox`` (None: the worker's
+    ``$MNIST_SANDBOX``, else bwrap)."""
     from autograder.notebook import GraderTimeout, run_grader
 
     with tempfile.TemporaryDirectory(prefix="mnist-class-") as temporary:
@@ -119,7 +121,7 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
         for name, data in files.items():
             (package / name).write_bytes(data)
         try:
-            return run_grader(Path(temporary), list(items), secret=secret, language=language)
+            return run_grader(Path(temporary), list(items), secret=secret, language=language, sandbox=sandbox)
         except GraderTimeout as error:
             return {"grader_failure": str(error)}
 
@@ -217,8 +219,9 @@ def client_for(workers: int | None, scheduler: str | None):
 
 def autograde(root: Path, assignments: list[str], *, students: list[str] | None = None, workers: int | None = None,
               scheduler: str | None = None, language: str = "ja", db_url: str | None = None,
-              progress: bool = True, log=print) -> list[Outcome]:
-    """Grade every submitted student of ``assignments`` (see the module's docstring)."""
+              progress: bool = True, log=print, sandbox: str | None = None) -> list[Outcome]:
+    """Grade every submitted student of ``assignments`` (see the module's docstring). ``sandbox``:
+    ``mnist-grade --sandbox`` for every grading (None: each Dask worker's ``$MNIST_SANDBOX``, else bwrap)."""
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -252,7 +255,7 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
         if to_grade:
             client = client_for(workers, scheduler)
             for s in to_grade:
-                future = client.submit(grade_files, s.files, s.items, language, secret, pure=False,
+                future = client.submit(grade_files, s.files, s.items, language, secret, sandbox, pure=False,
                                        key=f"grade-{s.assignment}-{s.student}-{s.key[:16]}")
                 futures[future] = s
         completed = as_completed(list(futures)) if futures else []
@@ -325,6 +328,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: here)")
     parser.add_argument("--db", help="nbgrader's db_url, e.g. postgresql://user@host/gradebook (default: the course's)")
     parser.add_argument("--lang", choices=("ja", "en"), help="language of the verdicts (default: ja, as grade cells)")
+    parser.add_argument("--sandbox", choices=("bwrap", "none"),
+                        help="where student code runs (default: $MNIST_SANDBOX, else bwrap); none only where each "
+                             "grading is isolated already")
     parser.add_argument("--no-progress", action="store_true", help="one log line per student, no progress bar")
 
 
@@ -345,7 +351,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         outcomes = autograde(root, assignments, students=args.student, workers=args.workers, scheduler=args.scheduler,
-                             language=language, db_url=args.db, progress=not args.no_progress)
+                             language=language, db_url=args.db, progress=not args.no_progress,
+                             sandbox=args.sandbox)
     except MissingSecret as error:
         print(error.text.both(), file=sys.stderr)
         return 2

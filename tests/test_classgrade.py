@@ -94,8 +94,9 @@ def test_an_interrupted_run_skips_what_it_recorded_and_regrades_what_changed(tmp
 def test_a_killed_run_leaves_a_whole_gradebook_and_resumes(tmp_path, wrong):
     copy = build(tmp_path / "course", {"a": course.REFERENCE, "b": wrong, "c": None})
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    # This run says its gradings are isolated already (--sandbox none); the resumed run boxes them.
     command = [sys.executable, "-m", "mnist_kit.course", "autograde", "ps1", "--workers", "1", "--no-progress",
-               "--course", str(copy.root)]
+               "--course", str(copy.root), "--sandbox", "none"]
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            start_new_session=True)
     for line in run.stdout:                                        # the first student is recorded...
@@ -107,6 +108,11 @@ def test_a_killed_run_leaves_a_whole_gradebook_and_resumes(tmp_path, wrong):
     assert recorded and recorded < {"a", "b", "c"}
     outcomes = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)
     assert {o.submission.student for o in outcomes if o.status == "skipped"} == recorded
+    for student in ("a", "b", "c"):   # the feedback-to-be says where each one's code ran
+        graded = "".join(path.read_text(encoding="utf-8")
+                         for path in (copy.root / "autograded" / student / "ps1").glob("*.ipynb"))
+        mode = "サンドボックスなしで実行しました" if student in recorded else "サンドボックス (bubblewrap) の中で実行しました"
+        assert mode in graded, student
     reference = build(tmp_path / "reference", {"a": course.REFERENCE, "b": wrong, "c": None})
     reference.autograde("ps1")
     assert gradebook_rows(copy.root) == gradebook_rows(reference.root)

@@ -342,6 +342,7 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     stubs = tmp_path / "stubs"
     shutil.copytree(course.STUBS, stubs / "mnist_tasks")
 
+    from traitlets import TraitError
     from traitlets.config import Config
 
     from tests.submissions import course_with_secret
@@ -360,8 +361,18 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
             assert cell.outputs[0].name == "stdout"
         assert cells[2].outputs[0].text == "kept\n"   # other cells untouched
         scores[name] = [determine_grade(cell)[0] for cell in cells[:2]]
+        # The feedback says where the submission's code ran (the default: a bubblewrap box).
+        assert all("サンドボックス (bubblewrap) の中で実行しました" in cell.outputs[0].text for cell in cells[:2])
     assert scores["stubs"] == [0.0, 0.0]
     assert scores["wrong"][0] == 2.0 and 0 < scores["wrong"][1] < 5.0   # normalize right, one_hot float64
+    # A deployment that isolates each grading itself says so in nbgrader's config; the feedback too.
+    config.IsolatedGrades.sandbox = "none"
+    config.IsolatedGrades.cache_dir = ""   # a cached result keeps the mode of the grading that made it
+    graded, _ = IsolatedGrades(config=config).preprocess(notebook(), {"metadata": {"path": str(stubs)}})
+    assert all("サンドボックスなしで実行しました" in cell.outputs[0].text for cell in graded.cells[:2])
+    config.IsolatedGrades.sandbox = "docker"
+    with pytest.raises(TraitError, match="sandbox"):
+        IsolatedGrades(config=config)
 
 
 @pytest.mark.command

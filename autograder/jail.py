@@ -131,13 +131,14 @@ def command(box: Box | None, argv: list[str]) -> list[str]:
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
+    made = {"/tmp", "/dev", "/dev/shm", "/proc"}
     for path in ETC_FILES:
-        args += ["--ro-bind-try", path, path]
+        args += [*_folders_to(path, made), "--ro-bind-try", path, path]
     # The tmpfs mounts first: bwrap mounts in order, and a venv or a submission may live under /tmp.
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
-    seen, made = set(SYSTEM_PATHS), {"/tmp", "/dev", "/dev/shm", "/proc"}
+    seen = set(SYSTEM_PATHS)
     for path in [Path(sys.base_prefix), Path(sys.prefix), *_kit_paths()]:
         path = str(path)
         if path not in seen and not any(path.startswith(other + "/") for other in SYSTEM_PATHS):

@@ -152,7 +152,8 @@ def test_writing_outside_the_tmpfs_fails(tmp_path):
         assert not [name for name, path in targets.items() if path.exists()]
         assert _normalize_points(submission, "none")[0] < total
     finally:
-        planted.unlink(missing_ok=True)
+        if planted.exists():   # (a read-only site-packages refuses even an unlink of nothing)
+            planted.unlink()
 
 
 def test_a_symlink_out_of_the_writable_folder_leads_nowhere(tmp_path, course):
@@ -317,3 +318,30 @@ return 'MNIST_GRADERS_OWN' in os.environ or any(key.startswith('PYTEST') for key
     monkeypatch.setenv("MNIST_GRADERS_OWN", "a variable of the grader's environment")
     score, total = _normalize_points(submission, "bwrap")
     assert score == total
+
+
+@pytest.mark.slow   # every attempt above once more, in a pytest of its own: ~2 min
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user (CI runs as root)")
+def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_path):
+    """This module again, as a uid that is not root and has no capabilities: the grader's boxes are
+    then bwrap's unprivileged kind (a user namespace of their own), and every attempt above must
+    fail in them too, its unboxed control still succeeding.
+
+    How it becomes that user: the grader's own box (``autograder.jail``) around pytest, with the
+    checkout read-only and the host's /proc (a nested bwrap may mount a new /proc only where the
+    one it sees is the whole of it; the grader reads its workers' /proc entries by their pids)."""
+    workdir = tmp_path / "unprivileged"
+    workdir.mkdir()
+    box = jail.Box.for_grading(REPO, workdir)
+    outer = jail.command(box, ["/usr/bin/env", f"PYTHONPATH={REPO}", "PYTHONDONTWRITEBYTECODE=1", sys.executable,
+                               "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "--rootdir", str(REPO),
+                               "--basetemp", str(workdir / "pytest"), str(Path(__file__).resolve()),
+                               "-k", "not unprivileged_user"])
+    outer.remove("--unshare-pid")
+    proc = outer.index("--proc")
+    outer[proc:proc + 2] = ["--bind", "/proc", "/proc"]
+    done = subprocess.run(outer, capture_output=True, text=True, env={}, timeout=900)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    # Every attempt ran (no skip: a box of the unprivileged kind could be made), and each failed.
+    assert "passed" in summary and "skipped" not in summary and "failed" not in summary, done.stdout[-3000:]

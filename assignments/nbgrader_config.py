@@ -7,10 +7,10 @@ from it) and MNIST (``MNIST_NPZ`` or Keras's download). docs/course.md has the w
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
-from autograder.nbgrader_plugin import IsolatedGrades
+from autograder.nbgrader_plugin import BoxedExecute, IsolatedGrades
 from mnist_kit.runtime import path_with_this_python
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
@@ -30,8 +30,9 @@ os.environ["PATH"] = path_with_this_python(os.environ.get("PATH"))
 # none: no kernel start, no experiment re-run (4× the grading time before), no kernel that a
 # submission can crash; the notebook keeps the student's code, its outputs are cleared as nbgrader
 # always does. MNIST_COURSE_EXECUTE=1 runs the notebooks in a kernel again (nbgrader's Execute),
-# for an instructor who wants the experiments' outputs in the feedback.
-_EXECUTE = [Execute] if os.environ.get("MNIST_COURSE_EXECUTE") == "1" else []
+# for an instructor who wants the experiments' outputs in the feedback: nbgrader's Execute with the
+# kernel in the grader's bubblewrap box (BoxedExecute; c.IsolatedGrades.sandbox = "none" unboxes it too).
+_EXECUTE = [BoxedExecute] if os.environ.get("MNIST_COURSE_EXECUTE") == "1" else []
 c.Autograde.autograde_preprocessors = [
     *_EXECUTE,
     IsolatedGrades,

@@ -43,18 +43,18 @@ PROCESSES = 512                  # RLIMIT_NPROC inside the box's user namespace;
 ROOT_UID_RANGE = (1 << 30, (1 << 31) - 1)
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
-             "/etc/hosts")
+             "/etc/hosts", "/etc/fonts")   # fontconfig's: a kernel's plots with Japanese labels
 
 
 @dataclass(frozen=True)
 class Box:
     """One grading's box: the submission it may read and the work directory it may write."""
-    package_dir: Path          # the submission's mnist_tasks/
+    package_dir: Path | None   # the submission's mnist_tasks/, read-only; None: only the work directory
     workdir: Path
     uid: int | None = None     # as root: the unprivileged uid the worker runs as; None: this process's
 
     @classmethod
-    def for_grading(cls, package_dir: Path, workdir: Path) -> "Box":
+    def for_grading(cls, package_dir: Path | None, workdir: Path) -> "Box":
         uid = None
         if os.geteuid() == 0:
             uid = ROOT_UID_RANGE[0] + secrets.randbelow(ROOT_UID_RANGE[1] - ROOT_UID_RANGE[0])
@@ -62,7 +62,7 @@ class Box:
             # group's to enter: root's bwrap, capabilities dropped, changes into it before setpriv.
             os.chown(workdir, uid, 0)
             os.chmod(workdir, 0o770)
-        return cls(Path(package_dir), Path(workdir), uid)
+        return cls(Path(package_dir) if package_dir is not None else None, Path(workdir), uid)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -150,8 +150,10 @@ def command(box: Box | None, argv: list[str]) -> list[str]:
         mnist = os.path.realpath(mnist)
         args += [*_folders_to(mnist, made), "--ro-bind", mnist, mnist, "--setenv", "MNIST_NPZ", mnist]
     if box is not None:
-        args += [*_folders_to(str(box.package_dir), made), "--ro-bind", str(box.package_dir), str(box.package_dir),
-                 *_folders_to(str(box.workdir), made), "--bind", str(box.workdir), str(box.workdir),
+        if box.package_dir is not None:
+            args += [*_folders_to(str(box.package_dir), made),
+                     "--ro-bind", str(box.package_dir), str(box.package_dir)]
+        args += [*_folders_to(str(box.workdir), made), "--bind", str(box.workdir), str(box.workdir),
                  "--chdir", str(box.workdir)]
     else:
         args += ["--chdir", "/tmp"]

@@ -1,4 +1,5 @@
-"""``IsolatedGrades``: the nbgrader preprocessor that scores the course's grade cells outside the kernel.
+"""``IsolatedGrades``: the nbgrader preprocessor that scores the course's grade cells outside the kernel;
+``BoxedExecute``: nbgrader's ``Execute`` with the student's kernel in the grader's box.
 
 nbgrader scores a grade cell from the outputs the student's kernel produced: an error or any
 stderr gives 0, a number gives partial credit, no number gives full marks. A kernel that runs the
@@ -16,15 +17,20 @@ from the course's secret (``autograder.secret``), which grading without refuses 
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
+from jupyter_client import AsyncKernelManager
 from nbformat.v4 import new_output
 from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum, Float, Unicode
 
-from autograder import cache
+from autograder import cache, jail
 from autograder import secret as course_secret
+from autograder.sandbox import Limits
 
 from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
     requested, run_grader, summarize, tests_of
@@ -98,3 +104,62 @@ class IsolatedGrades(NbGraderPreprocessor):
 
             self._secret = course_secret.for_course(Path(CourseDirectory(config=self.config).root))
         return self._secret
+
+
+class BoxedKernelManager(AsyncKernelManager):
+    """A kernel in a bubblewrap box (``autograder.jail``), as the grader's workers are: it sees a
+    copy of the notebook's folder as its working directory (read-write, deleted afterwards) and
+    nothing of the course, the gradebook, the secret or other submissions; no network. Its channels
+    are Unix sockets in that folder (ZeroMQ's ipc transport), since the box has no loopback of the
+    host's; it is interrupted by message, since bwrap does not pass signals on to it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._folder = Path(tempfile.mkdtemp(prefix="mnist-kernel-"))
+        os.chmod(self._folder, 0o755)
+        self._box: jail.Box | None = None
+        self.transport = "ipc"
+
+    async def _async_pre_start_kernel(self, **kw):
+        jail.check_available()
+        work = self._folder / "work"
+        notebook_folder = kw.get("cwd") or os.getcwd()
+        # The student's files only, as _stage copies a submission: links stay links (to nothing inside).
+        shutil.copytree(notebook_folder, work, symlinks=True)
+        self._box = jail.Box.for_grading(None, work)
+        self.ip = str(work / ".kernel")
+        self.connection_file = str(work / ".kernel.json")
+        kw["cwd"] = str(work)
+        self.kernel_spec.interrupt_mode = "message"
+        return await super()._async_pre_start_kernel(**kw)
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self._box is not None and self._box.uid is not None:   # the box's uid reads its own
+            os.chown(self.connection_file, self._box.uid, 0)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        limits = Limits()
+        # Inside the box, as for a worker: the process limit counts the box's own processes.
+        inside = ["/usr/bin/prlimit", f"--nproc={jail.PROCESSES}", f"--fsize={limits.file_bytes}", "--",
+                  "/usr/bin/env", f"NBGRADER_EXECUTION={os.environ.get('NBGRADER_EXECUTION', 'autograde')}",
+                  *command]
+        return jail.command(self._box, inside)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+class BoxedExecute(Execute):
+    """nbgrader's ``Execute`` (``MNIST_COURSE_EXECUTE=1``) with the student's kernel in a box
+    (``BoxedKernelManager``). nbgrader's own Execute fixes its kernel manager in ``__init__``, so
+    ``c.Execute.kernel_manager_class`` cannot choose it; its ``c.Execute`` settings still apply."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The same choice as IsolatedGrades': c.IsolatedGrades.sandbox, else $MNIST_SANDBOX, else bwrap.
+        mode = self.config.IsolatedGrades.get("sandbox") or os.environ.get("MNIST_SANDBOX") or "bwrap"
+        self.kernel_manager_class = AsyncKernelManager if mode == "none" else BoxedKernelManager

@@ -72,7 +72,7 @@ def test_the_student_files_survive_autograde_file_by_file():
 def test_autograde_scores_grade_cells_with_the_isolated_grader_and_runs_no_kernel(monkeypatch):
     from nbgrader.preprocessors import Execute, SaveAutoGrades
 
-    from autograder.nbgrader_plugin import IsolatedGrades
+    from autograder.nbgrader_plugin import BoxedExecute, IsolatedGrades
 
     monkeypatch.delenv("MNIST_COURSE_EXECUTE", raising=False)
     chain = list(load_config().Autograde.autograde_preprocessors)
@@ -81,8 +81,8 @@ def test_autograde_scores_grade_cells_with_the_isolated_grader_and_runs_no_kerne
     monkeypatch.setenv("MNIST_COURSE_EXECUTE", "1")
     config = load_config()
     chain = list(config.Autograde.autograde_preprocessors)
-    assert chain.index(Execute) + 1 == chain.index(IsolatedGrades) < chain.index(SaveAutoGrades)
-    assert config.Execute.timeout >= 300
+    assert chain.index(BoxedExecute) + 1 == chain.index(IsolatedGrades) < chain.index(SaveAutoGrades)
+    assert issubclass(BoxedExecute, Execute) and config.Execute.timeout >= 300   # c.Execute applies to it
 
 
 def test_nbgrader_finds_alembic_without_an_activated_environment(monkeypatch):

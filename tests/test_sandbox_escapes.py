@@ -345,3 +345,64 @@ def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     # Every attempt ran (no skip: a box of the unprivileged kind could be made), and each failed.
     assert "passed" in summary and "skipped" not in summary and "failed" not in summary, done.stdout[-3000:]
+
+
+KERNEL_ATTEMPTS = '''
+import os
+def _attempt(what, action):
+    try:
+        action()
+        print(f"ATTEMPT {{what}}: reached")
+    except Exception:
+        print(f"ATTEMPT {{what}}: blocked")
+_attempt("the course secret", lambda: open({secret!r}).read())
+_attempt("a classmate's submission", lambda: open({classmate!r}).read())
+_attempt("the gradebook (writing)", lambda: open({gradebook!r}, "r+b").close())
+_attempt("solutions/", lambda: open({solutions!r}).read())
+import mnist_tasks
+print("PACKAGE", os.path.dirname(mnist_tasks.__file__) == os.path.join(os.getcwd(), "mnist_tasks"))
+'''
+
+
+@pytest.mark.slow   # two nbgrader autogrades that run ps1's notebook in a kernel: ~1 min
+def test_the_kernel_that_autograde_runs_the_notebook_in_is_in_the_box_too(tmp_path, monkeypatch):
+    """MNIST_COURSE_EXECUTE=1: nbgrader's Execute runs the student's notebook, whose cells are the
+    student's code. A cell added to the notebook tries the course's files: in the box (BoxedExecute)
+    it reaches none of them, the notebook's own cells still run, and the grade cells still score;
+    with MNIST_SANDBOX=none the same cell reaches them."""
+    import json
+
+    from mnist_kit import course as kit_course
+
+    monkeypatch.setenv("MNIST_COURSE_EXECUTE", "1")
+    copy = kit_course.CourseCopy(tmp_path / "course")
+    copy.release("ps1")
+    bob = copy.submit("bob", "ps1", package=REFERENCE)
+    cell = KERNEL_ATTEMPTS.format(secret=str(copy.root / ".mnist-hidden-secret"),
+                                  classmate=str(bob / "mnist_tasks" / "preprocessing.py"),
+                                  gradebook=str(copy.root / "gradebook.db"),
+                                  solutions=str(REPO / "solutions" / "mnist_tasks" / "preprocessing.py"))
+
+    def add_cell(notebook):
+        notebook["cells"].append({"cell_type": "code", "metadata": {}, "source": cell, "outputs": [],
+                                  "execution_count": None})
+
+    def autograded(student: str) -> tuple[str, list[dict]]:
+        copy.submit(student, "ps1", package=REFERENCE, edit_notebook=add_cell)
+        copy.autograde("ps1", student=student)
+        path = copy.root / "autograded" / student / "ps1" / f"{kit_course.BY_ID['ps1'].notebook}.ipynb"
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        added = next(c for c in cells if "ATTEMPT" in "".join(c["source"]))
+        return "".join("".join(o.get("text", "")) for o in added["outputs"]), cells
+
+    text, cells = autograded("alice")
+    assert text.count(": blocked") == 4 and "reached" not in text, text
+    assert "PACKAGE True" in text, text             # its own copy of its own folder, as its working directory
+    ran = [c for c in cells if c["outputs"] and not c["metadata"].get("nbgrader", {}).get("grade")]
+    assert len(ran) > 3 and not any(o["output_type"] == "error" or o.get("name") == "stderr"
+                                    for c in ran for o in c["outputs"]), ran   # nothing missing in the box
+    assert all("サンドボックス (bubblewrap)" in "".join(c["outputs"][0]["text"]) for c in cells
+               if c["metadata"].get("nbgrader", {}).get("grade"))   # the grade cells scored, boxed
+    monkeypatch.setenv("MNIST_SANDBOX", "none")
+    text, _ = autograded("carol")
+    assert "the course secret: reached" in text and "a classmate's submission: reached" in text, text

@@ -79,11 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", default="ps2")
     parser.add_argument("--skip-sequential", action="store_true", help="leave out plain nbgrader autograde")
     parser.add_argument("--course-only", action="store_true", help="only one student's course against mnist-grade")
+    parser.add_argument("--sandbox", choices=("bwrap", "none", "both"),
+                        help="both: only `mnist-course autograde` with 2 workers, unboxed and boxed in turn, and the "
+                             "ratio of their students/hour/core; bwrap or none: every configuration in that mode "
+                             "(default: $MNIST_SANDBOX, else bwrap)")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     rows = []
     with tempfile.TemporaryDirectory(prefix="mnist-class-bench-") as temporary:
         workspace = Path(temporary)
+        if args.sandbox == "both":
+            return _sandbox_ratio(args, workspace, cores)
+        if args.sandbox:
+            os.environ["MNIST_SANDBOX"] = args.sandbox   # the gradings' and nbgrader's mode
         # One student's whole course against mnist-grade, in the same run.
         one = build(workspace / "one", course.ASSIGNMENTS[0].id, 0, workspace)
         # (with the course's secret, so that both grade the hidden checks)
@@ -115,6 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'how':36} {'wall':>8} {'s/student':>10} {'students/hour/core':>19}")
     for label, seconds, used in rows:
         print(f"{label:36} {seconds:7.0f}s {seconds / args.students:9.1f}s {args.students / (seconds / 3600) / used:19.0f}")
+    return 0
+
+
+def _sandbox_ratio(args, workspace: Path, cores: int) -> int:
+    """The same class graded with 2 workers, student code unboxed and then in bwrap's box."""
+    rate = {}
+    for mode in ("none", "bwrap"):
+        copy = build(workspace / f"sandbox-{mode}", args.assignment, args.students, workspace)
+        seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=2, progress=False,
+                                                      log=lambda *a: None, sandbox=mode))
+        rate[mode] = args.students / (seconds / 3600) / min(cores, 4)
+        print(f"--sandbox {mode:5}: {seconds:6.0f} s, {rate[mode]:5.0f} students/hour/core", flush=True)
+    print(f"\n{args.students} students, {args.assignment}, {cores} cores, 2 Dask workers: "
+          f"boxed/unboxed students/hour/core = {rate['bwrap'] / rate['none']:.3f}")
     return 0
 
 

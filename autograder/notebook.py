@@ -125,10 +125,10 @@ def summarize(results: dict | None, items, points: float, language: str, *, publ
         lines += render.block(render.Verdict(t.get("title") or t["name"], t["score"], t["max_score"],
                                              t.get("output") or "", english=t["name"] if language == "ja" else None)
                               for t in tests)
-        lines.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
         mode = (results or {}).get("extra_data", {}).get("sandbox")
-        if mode in ("bwrap", "none") and not public_only:   # the feedback says how it was graded
+        if mode in ("bwrap", "none") and not public_only:   # the feedback says how it was graded; the total stays last
             lines.append(render.say(f"sandbox_{mode}", language))
+        lines.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
     if public_only:
         lines.append(render.say("public_only", language))
     return "\n".join(lines), earned

@@ -209,7 +209,19 @@ def layer_rows(model_json: str) -> list[dict]:
 
 def expected_rows(variant: Variant) -> list[dict]:
     """What the exercise contract says the variant's builder must produce."""
-    if variant.builder == "build_cnn":
+    return contract_rows(variant.builder, variant.build_kwargs)
+
+
+def expected_input_shape(variant: Variant) -> tuple:
+    return contract_input_shape(variant.builder, variant.build_kwargs)
+
+
+def contract_rows(builder: str, kwargs: dict) -> list[dict]:
+    """The layers the exercise contract says ``builder(**kwargs)`` must produce (any arguments, not
+    only a variant's): ``build_mlp``'s Flatten, per hidden width a Dense with ``activation`` and a
+    Dropout when ``dropout > 0``, then Dense(10, ``output_activation`` or linear); ``build_cnn``'s
+    fixed stack, whatever its ``input_shape``."""
+    if builder == "build_cnn":
         return [
             {"layer": "Conv2D", "filters": 64, "kernel": (3, 3), "padding": "same", "strides": (1, 1), "activation": "relu"},
             {"layer": "MaxPooling2D", "pool": (2, 2), "strides": (2, 2), "padding": "valid"},
@@ -221,7 +233,6 @@ def expected_rows(variant: Variant) -> list[dict]:
             {"layer": "Dropout", "rate": 0.25},
             {"layer": "Dense", "units": 10, "activation": "softmax"},
         ]
-    kwargs = variant.build_kwargs
     rows = [{"layer": "Flatten"}]
     for units in kwargs.get("hidden_units", (128,)):
         rows.append({"layer": "Dense", "units": units, "activation": kwargs.get("activation", "relu")})
@@ -231,8 +242,8 @@ def expected_rows(variant: Variant) -> list[dict]:
     return rows
 
 
-def expected_input_shape(variant: Variant) -> tuple:
-    return tuple(variant.build_kwargs.get("input_shape", (28, 28, 1) if variant.builder == "build_cnn" else (28, 28)))
+def contract_input_shape(builder: str, kwargs: dict) -> tuple:
+    return tuple(kwargs.get("input_shape", (28, 28, 1) if builder == "build_cnn" else (28, 28)))
 
 
 def describe_row(row: dict | None) -> str:

@@ -40,6 +40,12 @@ class ArgSpec(TypedDict, total=False):
     dense_model: DenseModelSpec
     no_dense_model: list[int]        # input shape of a Conv2D model with no Dense layer at all
     small_model: SmallModelEnding    # a 784-16-10 model ending this way, for compile_model
+    keras_optimizer: OptimizerSpec   # an optimizer object, for compile_model's "str or Optimizer"
+
+
+class OptimizerSpec(TypedDict):
+    name: Literal["SGD", "Adam"]     # a class of keras.optimizers
+    learning_rate: float
 
 
 class CompileRequest(TypedDict):

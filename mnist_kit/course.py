@@ -86,12 +86,13 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
                ("normalize", "flatten", "one_hot", "labels_from_scores")),
     Assignment("ps2", "ps2_mlp", "3 層ネットワークの構成と学習法 / MLP variants, SGD vs Adam, epochs, dropout",
                "000 §3-5, 001",
-               ("choose_loss", "compile_model", "A", "B", "C", "D", "E", "D10", "D-drop20", "D-drop40", "M64")),
+               ("choose_loss", "compile_model", "A", "B", "C", "build_mlp", "D", "E", "D10", "D-drop20", "D-drop40",
+                "M64")),
     Assignment("ps3", "ps3_two_layer", "2 層ネットワーク・早期終了・3 つの図 / two-layer network, early stopping, plots",
                "002, 004",
                ("early_stopping", "F16", "plot_history", "plot_predictions", "plot_first_layer_weights")),
     Assignment("ps4", "ps4_cnn", "畳み込みニューラルネットワーク / the CNN", "003",
-               ("add_channel_axis", "CNN")),
+               ("add_channel_axis", "CNN", "build_cnn")),
 )
 BY_ID = {assignment.id: assignment for assignment in ASSIGNMENTS}
 

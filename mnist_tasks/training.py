@@ -30,7 +30,8 @@ def choose_loss(one_hot_labels, from_logits):
     Returns
     -------
     keras.losses.Loss
-        an instance (not a string), with ``from_logits`` set.
+        an instance with ``from_logits`` set. (Keras reads a loss's name, such as
+        "sparse_categorical_crossentropy", as ``from_logits=False``: the same loss only then.)
     """
     # YOUR CODE HERE / ここにコードを書く
     raise NotImplementedError('choose_loss: まだ実装されていません (mnist_tasks/training.py) / choose_loss: not implemented yet (mnist_tasks/training.py)')

@@ -12,6 +12,12 @@ the recording holds what a course with that secret would get.
 A change that is meant to change a grade or a message: rerun those tests with
 ``MNIST_UPDATE_GOLDEN=1`` and review the diff of results.json like any other change.
 
+A change that only adds checks: rerun them with ``MNIST_UPDATE_GOLDEN=new-checks``, on any machine.
+Each recorded submission gets the rows of the new checks, where the report puts them, and every
+recorded row must come out as recorded (else it fails, as without the variable); a submission not
+recorded yet (a new mutant) is recorded whole, unless it holds an accuracy check (their messages
+belong to the recording's machine).
+
 Accuracies are float results: their messages are compared only on the machine kind and library
 versions that recorded them (``ENVIRONMENT``; the rule of ``test_the_grader_trains_exactly_as_calibrated``);
 elsewhere an accuracy check's score is compared and its message is not.
@@ -66,10 +72,30 @@ def assert_unchanged(report, key: str) -> None:
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(json.dumps(recorded, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         return
-    assert key in recorded, f"no recorded results for {key!r}: record them with MNIST_UPDATE_GOLDEN=1"
     exact = recorded.get(ENVIRONMENT) == environment()
+    if os.environ.get("MNIST_UPDATE_GOLDEN") == "new-checks":
+        _record_new_checks(recorded, key, rows, exact)
+        return
+    assert key in recorded, f"no recorded results for {key!r}: record them with MNIST_UPDATE_GOLDEN=1"
     expected, actual = _comparable(recorded[key], exact), _comparable(rows, exact)
     changed = [(before, after) for before, after in zip(expected, actual) if before != after]
     assert len(expected) == len(actual) and not changed, (
         f"{key}: the grader's results changed ({len(expected)} recorded checks, {len(actual)} now):\n"
         + "\n".join(f"  before: {before}\n  after:  {after}" for before, after in changed[:5]))
+
+
+def _record_new_checks(recorded: dict, key: str, rows: list[dict], exact: bool) -> None:
+    """``MNIST_UPDATE_GOLDEN=new-checks``: add the rows of checks the recording does not have yet."""
+    if key in recorded:
+        known = {row["name"] for row in recorded[key]}
+        old = [row for row in rows if row["name"] in known]
+        expected, actual = _comparable(recorded[key], exact), _comparable(old, exact)
+        assert expected == actual, f"{key}: a recorded check's result changed; this mode only adds checks"
+        # The recorded rows stay as recorded (an accuracy's message is the recording machine's).
+        by_name = {row["name"]: row for row in recorded[key]}
+        rows = [by_name.get(row["name"], row) for row in rows]
+    else:
+        assert exact or not any("test accuracy" in row["name"] for row in rows), \
+            f"{key}: a new submission with accuracy checks is recorded only where results.json was"
+    recorded[key] = rows
+    GOLDEN.write_text(json.dumps(recorded, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")

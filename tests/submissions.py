@@ -34,6 +34,7 @@ STUBS = REPO  # the repository's own mnist_tasks/ holds the stubs
 # hidden checks' inputs, as a course's own secret would choose them. tests/test_secret.py grades
 # under others too.
 TEST_SECRET = CourseSecret("7e57" * 16)
+OTHER_SECRET = CourseSecret("0be5ec" * 11)   # a second course: other hidden inputs, the same checks
 
 
 def _function_spans(tree: ast.Module) -> dict[str, tuple[int, int]]:

@@ -128,7 +128,7 @@ def test_every_check_name_begins_with_its_function_or_variant():
 
 def test_every_contract_function_and_variant_is_checked():
     covered = set(subjects())
-    assert CONTRACT_FUNCTIONS - {"build_mlp", "build_cnn", "compile_model"} <= covered
+    assert CONTRACT_FUNCTIONS <= covered   # the builders too, beyond their variants (autograder/checks/models.py)
     assert {variant_subject(v.id) for v in VARIANTS} <= covered
     names = " ".join(check.name for check in select())
     assert "build_cnn()" in names and "build_mlp(" in names and "compile_model(" in names

@@ -12,7 +12,9 @@ from __future__ import annotations
 import pytest
 
 from autograder.grade import grade
-from tests.submissions import REFERENCE, TEST_SECRET, accuracy_names, check_names, describe, make_submission
+from autograder.grade import select
+from tests.submissions import (OTHER_SECRET, REFERENCE, TEST_SECRET, accuracy_names, check_names, describe,
+                               make_submission)
 
 MLP_VARIANTS = ["A", "B", "C", "D", "E", "D10", "D-drop20", "D-drop40", "M64", "F16"]
 ALL_VARIANTS = [*MLP_VARIANTS, "CNN"]
@@ -434,6 +436,19 @@ def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subject
     assert {result.name for result in report.results} == names
     assert report.score == report.max_score, describe(report)
     unchanged(report)
+
+
+@pytest.mark.parametrize("replacements, subjects, train",
+                         [pytest.param({}, None, (), id="the reference"),
+                          *(pytest.param(*alternative.values, id=alternative.id) for alternative in ALTERNATIVES)])
+def test_full_marks_hold_under_another_courses_secret(tmp_path, replacements, subjects, train, warm_workers):
+    """Another course's secret draws other hidden inputs (build_mlp's arguments, ties, labels...):
+    the reference and every correct alternative keep full marks on them too (no training)."""
+    submission = make_submission(tmp_path, replacements) if replacements else REFERENCE.parent
+    names = {check.name for check in select(only=subjects, secret=OTHER_SECRET) if not check.needs_training}
+    report = grade(submission, only=subjects, names=names, secret=OTHER_SECRET, workers=warm_workers)
+    assert names and {result.name for result in report.results} == names
+    assert report.score == report.max_score, describe(report)
 
 
 def test_make_submission_replaces_only_the_named_functions(tmp_path):

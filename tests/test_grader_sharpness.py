@@ -633,6 +633,44 @@ def plot_first_layer_weights(model, columns=4):
          ["plot_first_layer_weights"], "a model whose first Dense layer takes 100 inputs (Input(10, 10) → Flatten → "
                                        "Dense(16) → Dense(10)): returned normally, expected a ValueError",
          caught_by="ValueError"),
+
+    # --- promises no handout variant tries (autograder/promises.py): each mutant breaks one, and
+    # the variants it is graded with (layers, parameters, compile) must not catch it ---------------
+    edit("labels_from_scores sends ties to the highest index (argsort's last column)",
+         [("preprocessing", "return np.argmax(scores, axis=1)", "return np.argsort(scores, axis=1)[:, -1]")],
+         ["labels_from_scores"], "ties went to the highest index", caught_by="ties"),
+    edit("build_mlp builds at most two hidden layers",
+         [("models", "    for units in hidden_units:\n", "    for units in hidden_units[:2]:\n")],
+         ["build_mlp", "A", "E", "D-drop20"], "Dense(units=64, activation=tanh)", caught_by="build_mlp: layers"),
+    edit("build_mlp puts a Dropout only after the last hidden layer",
+         [("models", "        if dropout > 0:\n            model.add(keras.layers.Dropout(dropout))\n",
+           "    if dropout > 0:\n        model.add(keras.layers.Dropout(dropout))\n")],
+         ["build_mlp", "D-drop20", "D-drop40"], "Dropout(rate=0.3)", caught_by="build_mlp: layers"),
+    edit("build_mlp gives the first hidden layer the activation, the others relu",
+         [("models", "    for units in hidden_units:\n        model.add(keras.layers.Dense(units, activation=activation))",
+           "    for index, units in enumerate(hidden_units):\n"
+           "        model.add(keras.layers.Dense(units, activation=activation if index == 0 else \"relu\"))")],
+         ["build_mlp", "A", "B", "E"], "activation=tanh", caught_by="build_mlp: layers"),
+    edit("build_mlp that drops dropout for widths it was not shown (right on every published call)",
+         [("models", "    for units in hidden_units:\n",
+           "    if tuple(hidden_units) not in ((128,), (256, 128, 64), (32, 32), (100, 50)):\n        dropout = 0.0\n"
+           "    for units in hidden_units:\n")],
+         ["build_mlp", "D-drop20", "D-drop40"], "Dropout(rate=", caught_by="hidden arguments"),
+    edit("build_cnn ignores input_shape",
+         [("models", "            keras.Input(shape=input_shape),\n            keras.layers.Conv2D(64",
+           "            keras.Input(shape=(28, 28, 1)),\n            keras.layers.Conv2D(64")],
+         ["build_cnn", "CNN"], "input shape (28, 28, 1), expected (32, 32, 3)", caught_by="build_cnn: layers"),
+    edit("compile_model lower-cases the optimizer (an optimizer object breaks it)",
+         [("training", "        optimizer=optimizer,\n", "        optimizer=optimizer.lower(),\n")],
+         ["compile_model", "A", "D"], "with optimizer=keras.optimizers.SGD(learning_rate=0.05): raised AttributeError",
+         caught_by="an object"),
+    edit("early_stopping always watches for a decrease (mode='min')",
+         [("training", "        restore_best_weights=restore_best_weights,\n    )",
+           "        restore_best_weights=restore_best_weights,\n        mode=\"min\",\n    )")],
+         ["early_stopping"], "mode='min' (≠ 'auto' / 'max')", caught_by="val_accuracy"),
+    edit("plot_predictions draws count panels, however many images there are",
+         [("plots", "    shown = min(count, len(images))\n", "    shown = count\n")],
+         ["plot_predictions"], "this check passes 7 images for count=10", caught_by="7 images"),
 ]
 
 

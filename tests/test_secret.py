@@ -24,10 +24,11 @@ from autograder.grade import grade, select
 from autograder.secret import SECRET_FILE, CourseSecret, MissingSecret
 from mnist_kit import course
 from tests.conftest import REPO
-from tests.submissions import REFERENCE, TEST_SECRET, course_with_secret, describe, make_submission
+from tests.submissions import OTHER_SECRET, REFERENCE, TEST_SECRET, course_with_secret, describe, make_submission
 
-OTHER_SECRET = CourseSecret("0be5ec" * 11)
 PREPROCESSING = ["normalize", "flatten", "add_channel_axis", "one_hot", "labels_from_scores"]
+# What the secret chooses hidden inputs for: the preprocessing tasks' arrays, the builders' arguments.
+SECRET_SUBJECTS = [*PREPROCESSING, "build_mlp", "build_cnn"]
 
 
 def inputs(checks, hidden_only=True) -> dict[str, np.ndarray]:
@@ -134,11 +135,11 @@ def test_class_autograde_refuses_a_course_without_its_secret(tmp_path):
         classgrade.autograde(tmp_path, ["ps1"], workers=1, progress=False)
 
 
-def test_the_secret_changes_nothing_outside_preprocessing():
-    """So grading the preprocessing tasks under two secrets is grading everything the secret touches."""
+def test_the_secret_changes_nothing_outside_preprocessing_and_the_builders():
+    """So grading those tasks under two secrets is grading everything the secret touches."""
     first, second = select(secret=TEST_SECRET), select(secret=OTHER_SECRET)
     for a, b in zip(first, second):
-        if a.subject in PREPROCESSING:
+        if a.subject in SECRET_SUBJECTS:
             continue
         assert not a.hidden and not a.confirmations, a.name
         assert [p["id"] for p in a.probes] == [p["id"] for p in b.probes], a.name
@@ -150,7 +151,7 @@ def test_the_secret_changes_nothing_outside_preprocessing():
 
 @pytest.mark.parametrize("secret", [TEST_SECRET, OTHER_SECRET], ids=["test secret", "other secret"])
 def test_the_reference_gets_full_marks_under_any_secret(secret, warm_workers):
-    report = grade(REFERENCE.parent, only=PREPROCESSING, secret=secret, workers=warm_workers)
+    report = grade(REFERENCE.parent, only=SECRET_SUBJECTS, secret=secret, workers=warm_workers)
     assert report.secret == secret.fingerprint and any(r.hidden for r in report.results)
     assert report.score == report.max_score, describe(report)
 

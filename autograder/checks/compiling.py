@@ -13,8 +13,10 @@ from autograder.core import Check, Evidence, Text, Verdict, failure_verdict
 DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
 
 
-def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_logits: bool) -> list[Text]:
-    """What is wrong with a compiled model, as the worker described it; empty when nothing is."""
+def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_logits: bool,
+                     learning_rate: float | None = None) -> list[Text]:
+    """What is wrong with a compiled model, as the worker described it; empty when nothing is.
+    ``learning_rate``: the one an optimizer object was given; None: Keras's default for ``optimizer``."""
     failure = failure_verdict(compiled) if compiled.get("status", "ok") != "ok" else None
     if failure:
         return [failure.message]
@@ -29,7 +31,12 @@ def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_
     actual = compiled.get("optimizer")
     if (actual or "").lower() != optimizer:
         problems.append(Text(f"最適化手法が {actual} です (期待: {optimizer})", f"optimizer {actual}, expected {optimizer}"))
-    elif compiled.get("learning_rate") is not None and \
+    elif learning_rate is not None and not abs((compiled.get("learning_rate") or 0) - learning_rate) <= 1e-6:
+        problems.append(Text(f"学習率が {compiled.get('learning_rate')} です (渡した最適化手法のもの {learning_rate} のはず)。"
+                             "渡された最適化手法のオブジェクトをそのまま使ってください",
+                             f"learning rate {compiled.get('learning_rate')}, expected {learning_rate}, the one of the "
+                             "optimizer object passed: use that object as it is"))
+    elif learning_rate is None and compiled.get("learning_rate") is not None and \
             not abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[optimizer]) <= 1e-9:   # NaN is wrong too
         problems.append(Text(f"学習率が {compiled['learning_rate']} です (Keras の既定値 {DEFAULT_LEARNING_RATES[optimizer]} のはず)",
                              f"learning rate {compiled['learning_rate']}, expected Keras's default {DEFAULT_LEARNING_RATES[optimizer]}"))
@@ -75,5 +82,27 @@ def _case(ending, optimizer, one_hot_labels, from_logits) -> Check:
                  title_ja=f"compile_model: 出力 {ENDINGS[ending]}、{labels_ja}ラベル、{optimizer} → from_logits={from_logits}")
 
 
+# The docstring's "str or keras.optimizers.Optimizer": an object, with a learning rate of its own.
+OPTIMIZER_OBJECT = {"name": "SGD", "learning_rate": 0.05}
+
+
+def _optimizer_object() -> Check:
+    probe = {"id": "compile_model.optimizer_object", "module": "training", "task": "compile_model", "kind": "compiled",
+             "args": [{"small_model": "logits"}],
+             "kwargs": {"optimizer": {"keras_optimizer": OPTIMIZER_OBJECT}, "one_hot_labels": {"value": False}}}
+    call = f"keras.optimizers.SGD(learning_rate={OPTIMIZER_OBJECT['learning_rate']})"
+
+    def evaluate(evidence: Evidence) -> Verdict:
+        failure = evidence.failure(probe["id"])
+        if failure:
+            return Verdict(0.0, Text(f"optimizer={call} で: ", f"with optimizer={call}: ") + failure.message)
+        problems = compile_problems(evidence.result(probe["id"])["compile"], "sgd", False, True,
+                                    learning_rate=OPTIMIZER_OBJECT["learning_rate"])
+        return Verdict(0.0, join(problems)) if problems else Verdict.passed()
+
+    return Check(f"compile_model: optimizer={call}, an object, is used as given", "compile_model", 1.0, [probe],
+                 evaluate, title_ja=f"compile_model: optimizer={call} (オブジェクト) をそのまま使う")
+
+
 def checks() -> list[Check]:
-    return [_case(*case) for case in CASES]
+    return [*(_case(*case) for case in CASES), _optimizer_object()]

@@ -124,6 +124,10 @@ def _predictions_checks():
     default = _figure_probe("plot_predictions.default", "plot_predictions", args, arrays=arrays)
     small = _figure_probe("plot_predictions.small", "plot_predictions", [{"npy": "pp.flat_images.npy"}, *args[1:]],
                           {"count": {"value": 12}, "columns": {"value": 4}}, arrays)
+    # Fewer images than count, with a channel axis: the docstring's "fewer if there are fewer images".
+    arrays["pp.channel_images.npy"] = images[:FEW, ..., np.newaxis]
+    few = _figure_probe("plot_predictions.few", "plot_predictions",
+                        [{"npy": "pp.channel_images.npy"}, *args[1:]], {"count": {"value": 10}}, arrays)
     flat_hint = Text(" (この検査は画像を平坦化した (N, 784) の形で渡します。28×28 に戻して描いてください。)",
                      " (this check passes the images flattened, shape (N, 784): reshape each to 28×28 to draw it.)")
 
@@ -177,7 +181,17 @@ def _predictions_checks():
         Check("plot_predictions: flattened (N, 784) images, count=12, columns=4 → 3 × 4", "plot_predictions", 1.0,
               [small], grid(small, 12, (3, 4), flat_hint),
               title_ja="plot_predictions: 平坦化した (N, 784) の画像、count=12、columns=4 → 3 × 4"),
+        Check(f"plot_predictions: {FEW} images (N, 28, 28, 1), count=10 → {FEW} panels in 2 rows × 5 columns",
+              "plot_predictions", 1.0, [few], grid(few, FEW, (2, 5), FEW_HINT),
+              title_ja=f"plot_predictions: (N, 28, 28, 1) の画像 {FEW} 枚、count=10 → {FEW} 枚を 2 行 × 5 列に"),
     ]
+
+
+FEW = 7
+FEW_HINT = Text(f" (この検査は count=10 に対して画像を {FEW} 枚、(N, 28, 28, 1) の形で渡します。画像が count より少なければ"
+                "その枚数だけ描き、各画像は 28×28 にして描いてください。)",
+                f" (this check passes {FEW} images for count=10, shape (N, 28, 28, 1): draw as many as there are, "
+                "each reshaped to 28×28.)")
 
 
 MODEL_HINT = Text(" (検査のモデル: Input(28, 28) → Flatten → Dense(16, sigmoid) → Dense(10)。"

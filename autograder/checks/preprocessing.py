@@ -111,6 +111,20 @@ OFF_BY_ONE = Text("1.0 が 1 列ずれています (off by one)。ラベル k �
                   "every 1.0 is one column off (off by one): label k goes in column k, counting from 0.")
 
 
+HIGHEST_ON_TIES = Text("同点のとき大きい番号を返しています。np.argmax と同じく、最大値が複数ある行では最も小さい番号を"
+                       "返してください。",
+                       "ties went to the highest index: as np.argmax does, return the lowest index of a row's equal maxima.")
+# Rows whose largest score is shared: by the first two, by columns apart, by all ten, by the last two,
+# among negative scores; as float32 softmax-like scores.
+PUBLIC_TIES = np.array([
+    [0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0.25, 0, 0, 0, 0.25, 0, 0.1],
+    [0.1] * 10,
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.5, 0.5],
+    [-2, -1, -1, -3, -1, -4, -5, -6, -7, -8],
+], np.float32)
+
+
 def _normalize_mistakes(images):
     return [(images.astype(np.float32) / np.float32(256), BY_256)]
 
@@ -230,6 +244,12 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
         probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
         result.append(array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
+        # The docstring's tie rule: votes of a few levels tie often; the public rows tie everywhere a row can.
+        tied = rng.integers(0, 3, size=(count, int(rng.integers(3, 11)))) if hidden else PUBLIC_TIES
+        probe = _probe(f"labels_from_scores.{tag}.ties", "labels_from_scores", {"scores": tied})
+        result.append(array_check(Text("同点は小さい番号 (np.argmax と同じ)", "ties go to the lowest index, as with np.argmax"),
+                                   "labels_from_scores", probe, tied.argmax(axis=1), hidden, integer_dtype=True,
+                                   mistakes=[(tied.shape[1] - 1 - tied[:, ::-1].argmax(axis=1), HIGHEST_ON_TIES)]))
         if not hidden:
             result.append(at_course_size["labels_from_scores"])
     return result

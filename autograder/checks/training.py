@@ -66,6 +66,11 @@ def _choose_loss_check(one_hot_labels: bool) -> Check:
                  title_ja=f"choose_loss: {labels_ja}、ロジットと softmax")
 
 
+# EarlyStopping's other settings as Keras leaves them, and the direction each monitored value improves in.
+KERAS_DEFAULTS = {"min_delta": 0, "baseline": None, "start_from_epoch": 0}
+DIRECTIONS = {"val_loss": "min", "val_accuracy": "max"}
+
+
 def _early_stopping_config(name, kwargs, expected) -> Check:
     probe = {"id": f"early_stopping.{name}", "module": "training", "task": "early_stopping", "kind": "callback",
              "kwargs": {key: {"value": value} for key, value in kwargs.items()}}
@@ -79,6 +84,17 @@ def _early_stopping_config(name, kwargs, expected) -> Check:
                  if settings.get(key) != value]
         if wrong:
             return Verdict.failed("設定が違います: " + ", ".join(wrong), "wrong settings: " + ", ".join(wrong))
+        # "exactly these three settings (mode chosen by Keras from monitor)": the rest are Keras's.
+        others = [f"{key}={settings.get(key)!r} (≠ {value!r})" for key, value in KERAS_DEFAULTS.items()
+                  if key in settings and settings.get(key) != value]
+        direction = DIRECTIONS[expected["monitor"]]
+        if settings.get("mode") not in ("auto", direction):
+            others.append(f"mode={settings.get('mode')!r} (≠ 'auto' / {direction!r})")
+        if others:
+            return Verdict.failed("3 つの設定以外は Keras の既定のままにしてください (mode は monitor から Keras が"
+                                  "決めます): " + ", ".join(others),
+                                  "leave every setting but the three at Keras's default (Keras chooses mode from "
+                                  "monitor): " + ", ".join(others))
         return Verdict.passed()
 
     call = "early_stopping(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"

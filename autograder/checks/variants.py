@@ -17,15 +17,20 @@ from mnist_kit.variants import VARIANTS, Variant
 MODEL = "keras.Model"
 
 
-def build_probe(variant: Variant) -> PlannedProbe:
+def model_probe(probe_id: str, builder: str, build_kwargs: dict, **extra) -> PlannedProbe:
+    """A probe that calls ``builder(**build_kwargs)`` and reports the model's architecture JSON."""
     kwargs = {}
-    for key, value in variant.build_kwargs.items():
+    for key, value in build_kwargs.items():
         kwargs[key] = {"value": list(value), "tuple": True} if isinstance(value, tuple) else {"value": value}
+    return {"id": probe_id, "module": "models", "task": builder, "kind": "model", "kwargs": kwargs, **extra}
+
+
+def build_probe(variant: Variant) -> PlannedProbe:
     # ``then``: the grader reads, vets, counts and (for accuracy checks) trains the model as soon as
     # this outcome arrives, while the worker goes on (autograder.grade).
-    return {"id": variant_probe_id(variant.id), "module": "models", "task": variant.builder, "kind": "model",
-            "kwargs": kwargs, "compile": {"optimizer": variant.optimizer, "one_hot_labels": variant.one_hot_labels},
-            "then": "read_model"}
+    return model_probe(variant_probe_id(variant.id), variant.builder, variant.build_kwargs,
+                       compile={"optimizer": variant.optimizer, "one_hot_labels": variant.one_hot_labels},
+                       then="read_model")
 
 
 def model_failure(evidence: Evidence, variant: Variant, vet: bool = True) -> Verdict | None:
@@ -47,7 +52,12 @@ def _model(evidence: Evidence, variant: Variant) -> ModelEvidence:
 
 def unsafe_problem(model: ModelEvidence) -> Text | None:
     """Why the grader will not rebuild this model, or None."""
-    error = model.reading.unsafe
+    return unsafe_reading(model.reading)
+
+
+def unsafe_reading(reading: architecture.ModelReading) -> Text | None:
+    """Why the grader will not rebuild the model read as ``reading``, or None."""
+    error = reading.unsafe
     if error is None:
         return None
     if not isinstance(error, architecture.ArchitectureError):
@@ -56,8 +66,12 @@ def unsafe_problem(model: ModelEvidence) -> Text | None:
 
 
 def call_text(variant: Variant) -> str:
-    arguments = ", ".join(f"{key}={value!r}" for key, value in variant.build_kwargs.items())
-    return f"{variant.builder}({arguments})"
+    return call_of(variant.builder, variant.build_kwargs)
+
+
+def call_of(builder: str, build_kwargs: dict) -> str:
+    arguments = ", ".join(f"{key}={value!r}" for key, value in build_kwargs.items())
+    return f"{builder}({arguments})"
 
 
 def _layers(variant: Variant):

@@ -27,6 +27,10 @@ def load_argument(spec, workdir):
         return no_dense_model(spec["no_dense_model"])
     if "small_model" in spec:
         return small_model(spec["small_model"])
+    if "keras_optimizer" in spec:
+        optimizer = spec["keras_optimizer"]
+        return {"SGD": keras.optimizers.SGD, "Adam": keras.optimizers.Adam}[optimizer["name"]](
+            learning_rate=float(optimizer["learning_rate"]))
     raise ValueError(f"unknown argument spec {sorted(spec)}")
 
 

@@ -75,8 +75,8 @@ def plot_predictions(images, predicted, true, count=50, columns=5):
     Returns
     -------
     matplotlib.figure.Figure
-        ``min(count, N)`` Axes in ``ceil(count / columns)`` rows, axis lines off, each showing a
-        28×28 grayscale image.
+        ``min(count, N)`` Axes in ``ceil(min(count, N) / columns)`` rows, each showing a 28×28 grayscale
+        image.
     """
     ### BEGIN SOLUTION
     shown = min(count, len(images))
@@ -111,7 +111,7 @@ def plot_first_layer_weights(model, columns=4):
     -------
     matplotlib.figure.Figure
         one Axes per unit of that layer, in ``ceil(units / columns)`` rows, each a 28×28
-        grayscale image, axis lines off.
+        grayscale image.
 
     Raises
     ------

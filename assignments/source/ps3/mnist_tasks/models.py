@@ -26,8 +26,8 @@ def build_mlp(hidden_units=(128,), activation="relu", dropout=0.0, output_activa
     ----------
     hidden_units : sequence of int
         Width of each hidden Dense layer, first to last, e.g. (128, 64) for model E.
-    activation : str or callable
-        Activation of every hidden layer ("relu", "sigmoid", ...).
+    activation : str
+        Activation of every hidden layer, a Keras name ("relu", "sigmoid", "tanh", ...).
     dropout : float in [0, 1)
         Rate of the Dropout layer after each hidden layer; 0 adds no Dropout layer (000 §5.6).
     output_activation : str or None
@@ -68,7 +68,8 @@ def build_cnn(input_shape=(28, 28, 1)):
     Returns
     -------
     keras.Model, uncompiled
-        input (None, 28, 28, 1) → output (None, 10) softmax probabilities.
+        input (None, *input_shape) → output (None, 10) softmax probabilities; the layers are the
+        same for every input shape (the shapes and counts above are for the default).
     """
     # YOUR CODE HERE / ここにコードを書く
     raise NotImplementedError('build_cnn: まだ実装されていません (mnist_tasks/models.py) / build_cnn: not implemented yet (mnist_tasks/models.py)')

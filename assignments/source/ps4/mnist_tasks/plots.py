@@ -58,8 +58,8 @@ def plot_predictions(images, predicted, true, count=50, columns=5):
     Returns
     -------
     matplotlib.figure.Figure
-        ``min(count, N)`` Axes in ``ceil(count / columns)`` rows, axis lines off, each showing a
-        28×28 grayscale image.
+        ``min(count, N)`` Axes in ``ceil(min(count, N) / columns)`` rows, each showing a 28×28 grayscale
+        image.
     """
     # YOUR CODE HERE / ここにコードを書く
     raise NotImplementedError('plot_predictions: まだ実装されていません (mnist_tasks/plots.py) / plot_predictions: not implemented yet (mnist_tasks/plots.py)')
@@ -81,7 +81,7 @@ def plot_first_layer_weights(model, columns=4):
     -------
     matplotlib.figure.Figure
         one Axes per unit of that layer, in ``ceil(units / columns)`` rows, each a 28×28
-        grayscale image, axis lines off.
+        grayscale image.
 
     Raises
     ------

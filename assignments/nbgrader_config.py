@@ -47,6 +47,9 @@ c.IsolatedGrades.language = "ja"
 # Student code runs in a bubblewrap box (autograder/jail.py). "none" only where each grading is
 # isolated already (one container per submission); the feedback says which. Default: $MNIST_SANDBOX, else bwrap.
 # c.IsolatedGrades.sandbox = "none"
+# The grader's own trainings are recalled from .mnist-grade-cache/training-memo/ (autograder/memo.py)
+# when a submission builds an architecture trained before; False trains every model again.
+# c.IsolatedGrades.training_memo = False
 c.IsolatedGrades.timeout = 1800  # seconds for grading one notebook (the slowest, ps2, takes about 1 min)
 
 # The student's work: these files of each submission survive autograde. Every other file of the

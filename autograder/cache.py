@@ -23,6 +23,7 @@ from autograder.secret import CourseSecret
 
 KIT = Path(__file__).resolve().parent.parent
 VERSION = 1   # of the cache's format
+COURSE_CACHE = ".mnist-grade-cache"   # where a course keeps the grader's state: results, the ledger, the training memo
 
 
 @functools.lru_cache(maxsize=1)

@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
                              "required for a course's grading) or none (only where each grading is already "
                              "isolated, e.g. one container per submission); default from $MNIST_SANDBOX, which is "
                              "how a deployment sets it for nbgrader's autograde and the grade cells")
+    memo = parser.add_mutually_exclusive_group()
+    memo.add_argument("--training-memo", type=Path, metavar="DIR",
+                      help="where the grader's own trainings are kept and recalled (autograder.memo; default: the "
+                           "course's .mnist-grade-cache/training-memo, else ~/.cache/mnist-tasks/training-memo)")
+    memo.add_argument("--no-training-memo", action="store_true",
+                      help="train every model now: recall nothing, keep nothing")
     hidden = parser.add_mutually_exclusive_group()
     hidden.add_argument("--hidden", action="store_true", help="insist on the hidden checks: refuse without the course's secret")
     hidden.add_argument("--public-only", action="store_true", help="skip hidden checks (what students see)")
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         report = grade(args.submission, only=args.only.split(",") if args.only else None,
-                       secret=secret, sandbox=args.sandbox)
+                       secret=secret, sandbox=args.sandbox, memo=_memo(args, course_secret))
     except SandboxUnavailable as error:
         print(error.message.get(language), file=sys.stderr)
         return 2
@@ -91,6 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         write_json(report, args.json, language)
     return 0
+
+
+def _memo(args, course_secret):
+    from autograder import memo
+
+    if args.no_training_memo:
+        return None
+    if args.training_memo is not None:
+        return memo.Memo(args.training_memo.resolve())
+    return memo.for_grading(course_secret.course_of(args.course))
 
 
 def _secret(args, course_secret):

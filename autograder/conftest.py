@@ -41,6 +41,8 @@ def pytest_addoption(parser):
                     help="the nbgrader course whose secret chooses the hidden inputs "
                          "(default: the course around the current directory)")
     group.addoption("--lang", choices=("ja", "en"), default=None, help="language of the messages")
+    group.addoption("--no-training-memo", action="store_true",
+                    help="train every model again instead of recalling the grader's earlier trainings")
 
 
 def pytest_configure(config):
@@ -112,8 +114,12 @@ def grading(request):
 
     import_tensorflow_quietly()
     config = request.config
+    from autograder import memo, secret as course_secret
+
+    training_memo = None if config.getoption("--no-training-memo") else \
+        memo.for_grading(course_secret.course_of(config.getoption("--course")))
     report = grade(Path(config.getoption("--submission")), names=config._mnist_selected,
-                   secret=config._mnist_secret)
+                   secret=config._mnist_secret, memo=training_memo)
     config._mnist_report = report
     return {result.name: result for result in report.results}
 

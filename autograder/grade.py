@@ -23,6 +23,8 @@ from autograder.core import Check, Evidence, Verdict
 from autograder.protocol import ATTENTION_STATUSES, Incident, Outcome, PlannedProbe, Probe, subject_of_item, \
     variant_of_probe, variant_of_subject, variant_subject, wire
 from autograder import jail
+from autograder.memo import Memo, TrainingSource
+from autograder.retraining import TrainingContext
 from autograder.sandbox import Limits, WorkerSource, run_probes
 from autograder.secret import CourseSecret
 from mnist_kit import variants as variant_table
@@ -55,6 +57,7 @@ class Report:
     secret: str | None = None   # the fingerprint of the course secret of the hidden checks; None: public only
     sandbox: jail.SandboxMode = "bwrap"   # where the student code ran (autograder.jail)
     sandbox_missing: str | None = None    # why no box could be made, when a self-check ran without one
+    trainings: dict[str, TrainingSource] = field(default_factory=dict)   # by variant: trained now or recalled
 
     @property
     def score(self) -> float:
@@ -104,7 +107,8 @@ def locate_package(submission: Path) -> Path | None:
 
 def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | None = None,
           secret: CourseSecret | None = None, limits: Limits = Limits(), mnist=None,
-          workers: WorkerSource | None = None, sandbox: jail.SandboxMode | None = None) -> Report:
+          workers: WorkerSource | None = None, sandbox: jail.SandboxMode | None = None,
+          memo: Memo | None = None) -> Report:
     """Grade the ``mnist_tasks`` in ``submission``: all checks, or those of ``only`` (subjects) / ``names``;
     the hidden checks with the course's ``secret`` (``autograder.secret``), the public ones without.
 
@@ -116,7 +120,8 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     ``sandbox``: "bwrap" (student code in a box, ``autograder.jail``; refused with
     ``jail.SandboxUnavailable`` where none can be made) or "none"; by default "bwrap" for a course's
     grading (with its ``secret``), and for a student's self-check "bwrap" where a box can be made,
-    else "none" with the reason in ``Report.sandbox_missing``.
+    else "none" with the reason in ``Report.sandbox_missing``. ``memo``: the training memo
+    (``autograder.memo``) whose trainings are recalled instead of run again; None: train everything.
     """
     started = time.perf_counter()
     missing = None
@@ -143,6 +148,12 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
         blocked = _unreadable_modules(package_parent / "mnist_tasks", probes)
         to_train = {variant_of_subject(c.subject) for c in checks if c.needs_training}
         follow_ups = {probe["id"]: probe["then"] for probe in planned if "then" in probe}
+        built = {variant_of_probe(probe["id"]) for probe in planned} - {None}
+        context = TrainingContext(memo, given_mnist=mnist)
+        # A memo that has trained these variants here before probably recalls them all: then
+        # TensorFlow and MNIST wait until a training or a count is not recalled.
+        warm = memo is not None and memo.knows_variants(built | ({"early_stopping"} if "try_early_stopping"
+                                                                   in follow_ups.values() else set()))
         arrived: queue.Queue = queue.Queue()
         evidence = Evidence({}, workdir, package=package_parent / "mnist_tasks")
         timings: dict[str, float] = {}
@@ -159,20 +170,22 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 
         worker = threading.Thread(target=work, name="mnist-grade-sandbox", daemon=True)
         worker.start()
-        if to_train or follow_ups:
+        if (to_train or follow_ups) and not warm:
             # The grader's own Keras work (reading, training): TensorFlow's import, while the
             # worker imports its own; silenced, for grade cells' stderr. Checks of arrays,
             # losses and figures need none of it.
             import_tensorflow_quietly()
-        if to_train and mnist is None:
-            mnist = _load_mnist()
+            if to_train:
+                context.mnist()
         while True:
             item = arrived.get()
             if item is None:
                 break
             probe_id, outcome = item
-            _follow_up(follow_ups.get(probe_id), probe_id, outcome, evidence, to_train, mnist, timings)
+            _follow_up(follow_ups.get(probe_id), probe_id, outcome, evidence, to_train, context, timings)
         worker.join()
+        if memo is not None and built:
+            memo.mark_variants(built | ({"early_stopping"} if evidence.trials else set()))
         timings["total"] = time.perf_counter() - started
 
         results = []
@@ -189,21 +202,22 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
                      for probe in probes
                      if evidence.results.get(probe["id"], {}).get("status") in ATTENTION_STATUSES]
     return Report(results, time.perf_counter() - started, str(submission), timings, incidents, fingerprint,
-                  sandbox, missing)
+                  sandbox, missing, dict(sorted(context.sources.items())))
 
 
-def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set, mnist, timings) -> None:
+def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set,
+               context: TrainingContext, timings) -> None:
     """The grader's own work on one outcome (``PlannedProbe.then``), done as it arrives."""
     from autograder import retraining
 
     if then == "read_model":
         variant_id = variant_of_probe(probe_id)
-        model = retraining.model_evidence(variant_table.get(variant_id), outcome, variant_id in to_train, mnist,
+        model = retraining.model_evidence(variant_table.get(variant_id), outcome, variant_id in to_train, context,
                                           timings)
         if model is not None:
             evidence.models[variant_id] = model
     elif then == "try_early_stopping":
-        trial = retraining.early_stopping_trial(outcome)
+        trial = retraining.early_stopping_trial(outcome, context.memo)
         if trial is not None:
             evidence.trials[probe_id] = trial
 
@@ -240,7 +254,3 @@ def _probes_of(planned: list[PlannedProbe], workdir: Path) -> list[Probe]:
     return sorted(probes, key=lambda probe: variant_of_probe(probe["id"]) is None)
 
 
-def _load_mnist():
-    from mnist_kit.data import load_mnist
-
-    return load_mnist()

@@ -26,9 +26,9 @@ from jupyter_client import AsyncKernelManager
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Enum, Float, Unicode
+from traitlets import Bool, Enum, Float, Unicode
 
-from autograder import cache, jail
+from autograder import cache, jail, memo
 from autograder import secret as course_secret
 from autograder.sandbox import Limits
 
@@ -45,6 +45,9 @@ class IsolatedGrades(NbGraderPreprocessor):
                    help="where the submission's code runs (mnist-grade --sandbox): bwrap, a bubblewrap box; "
                         "none, only where each grading is isolated already (one container per submission). "
                         "Default: $MNIST_SANDBOX, else bwrap").tag(config=True)
+    training_memo = Bool(True, help="recall the grader's own trainings from the course's training memo "
+                                    "(.mnist-grade-cache/training-memo, autograder.memo); False: train every model "
+                                    "again (mnist-grade --no-training-memo)").tag(config=True)
     cache_dir = Unicode(".mnist-grade-cache", help="results kept by content (autograder.cache), relative to the "
                                                   "course directory nbgrader runs in; empty: no cache").tag(config=True)
 
@@ -69,7 +72,7 @@ class IsolatedGrades(NbGraderPreprocessor):
                 raise GraderTimeout(results["grader_failure"])
             if results is None:
                 results = run_grader(directory, items, secret=secret, language=self.language,
-                                     timeout=self.timeout, sandbox=self.sandbox)
+                                     timeout=self.timeout, sandbox=self.sandbox, training_memo=self._memo_folder())
                 if key:
                     cache.store(self.cache_dir, key, results)
             else:
@@ -95,6 +98,13 @@ class IsolatedGrades(NbGraderPreprocessor):
             self.log.info("isolated grader: %s %s → %g / %g", cell.metadata["nbgrader"]["grade_id"],
                           ",".join(request.items), earned, points)
         return nb, resources
+
+    def _memo_folder(self) -> Path | bool:
+        if not self.training_memo:
+            return False
+        from nbgrader.coursedir import CourseDirectory
+
+        return memo.for_course(Path(CourseDirectory(config=self.config).root)).folder
 
     def _course_secret(self) -> course_secret.CourseSecret:
         """The secret of the course nbgrader runs in (``CourseDirectory.root``), read once.

@@ -74,10 +74,12 @@ class Request:
 
 
 def run_grader(directory: Path, items, *, secret: CourseSecret | None, language: str,
-               timeout: float = GRADER_TIMEOUT, sandbox: SandboxMode | None = None) -> dict:
+               timeout: float = GRADER_TIMEOUT, sandbox: SandboxMode | None = None,
+               training_memo: Path | None | bool = True) -> dict:
     """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict.
     With the course's ``secret`` the hidden checks run too; without, the public checks alone.
     ``sandbox``: ``mnist-grade --sandbox`` (None: its default, ``$MNIST_SANDBOX`` or bwrap).
+    ``training_memo``: the memo's folder (``--training-memo``); True: mnist-grade's default; False: none.
 
     The grader runs isolated (``-I``: neither the submission's folder nor PYTHONPATH is on its
     path) from a temporary working directory, its output captured; the secret reaches it on stdin.
@@ -90,6 +92,10 @@ def run_grader(directory: Path, items, *, secret: CourseSecret | None, language:
         command.append("--secret-stdin" if secret is not None else "--public-only")
         if sandbox is not None:
             command += ["--sandbox", sandbox]
+        if training_memo is False:
+            command.append("--no-training-memo")
+        elif training_memo is not True and training_memo is not None:
+            command += ["--training-memo", str(training_memo)]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         try:
             completed = subprocess.run(command, cwd=temporary, env=env, capture_output=True, text=True,

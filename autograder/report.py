@@ -44,7 +44,9 @@ def gradescope(report: Report, language: str) -> dict:
                        # which course secret chose the hidden inputs (its fingerprint), None: public only
                        "hidden_inputs": report.secret,
                        # where the student code ran: "bwrap" (autograder.jail) or "none"
-                       "sandbox": report.sandbox},
+                       "sandbox": report.sandbox,
+                       # per variant trained: "trained" now or "recalled" from the memo, by which run, when
+                       "trainings": report.trainings},
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
             # "title" too: the name in the report's language (under Japanese "name" stays English, the id).

@@ -10,15 +10,18 @@ the variant table (``mnist_kit.variants``), never from the student.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from autograder import architecture
 from autograder.core import EarlyStoppingTrial, ModelEvidence, Text
+from autograder.memo import RUN, Memo, mnist_fingerprint, source_of
 from autograder.protocol import Outcome
 from mnist_kit.runtime import deterministic, quiet_tensorflow
 from mnist_kit.variants import Budget, Variant
@@ -219,26 +222,75 @@ def try_early_stopping(settings: tuple) -> dict:
     return {"epochs_run": len(history.history.get("loss", [])), "val_loss": val_loss, "final_val_loss": final}
 
 
-def early_stopping_trial(outcome: Outcome) -> EarlyStoppingTrial | None:
-    """Try the early-stopping settings a worker read off the student's callback; None when the
-    outcome holds no EarlyStopping (the check says why from the outcome itself)."""
+def early_stopping_trial(outcome: Outcome, memo: Memo | None = None) -> EarlyStoppingTrial | None:
+    """Try the early-stopping settings a worker read off the student's callback (or recall the
+    trial of the same settings); None when the outcome holds no EarlyStopping (the check says why
+    from the outcome itself)."""
     if outcome.get("status") != "ok" or not outcome.get("is_early_stopping") \
             or not isinstance(outcome.get("settings"), dict):
         return None
     settings = usable_settings(outcome["settings"])
     if isinstance(settings, str):
         return EarlyStoppingTrial(unusable=settings)
+    key = memo.early_stopping_key(settings) if memo is not None else None
+    entry = memo.recall(key) if memo is not None else None
+    if entry is not None:
+        return EarlyStoppingTrial(**entry["value"])
     try:
-        return EarlyStoppingTrial(run=try_early_stopping(settings))
+        trial = EarlyStoppingTrial(run=try_early_stopping(settings))
     except Exception as error:  # Keras refusing the settings, e.g. a monitor it cannot direct
-        return EarlyStoppingTrial(error=f"{type(error).__name__}: {str(error)[:300]}")
+        trial = EarlyStoppingTrial(error=f"{type(error).__name__}: {str(error)[:300]}")
+    if memo is not None:
+        memo.store(key, "early_stopping", {"run": trial.run, "error": trial.error})
+    return trial
 
 
 # --- the builders' models --------------------------------------------------------------------------------
 
-def model_evidence(variant: Variant, outcome: Outcome, train: bool, mnist, timings: dict) -> ModelEvidence | None:
+@dataclass
+class TrainingContext:
+    """One grading's own training: the memo (None: train everything), MNIST (loaded at the first
+    training that is not recalled), and where each variant's training came from."""
+    memo: Memo | None = None
+    given_mnist: object = None            # arrays a caller loaded already (the tests, benchmarks)
+    sources: dict = field(default_factory=dict)   # variant id → memo.TrainingSource
+    _loaded: object = None
+
+    def mnist(self):
+        if self.given_mnist is not None:
+            return self.given_mnist
+        if self._loaded is None:
+            from mnist_kit.data import load_mnist
+
+            self._loaded = load_mnist()
+        return self._loaded
+
+    def fingerprint(self) -> str:
+        if self.given_mnist is not None:
+            return arrays_fingerprint(self.given_mnist)
+        return mnist_fingerprint(os.environ.get("MNIST_NPZ"))
+
+
+_FINGERPRINTS: dict[int, tuple[object, str]] = {}
+
+
+def arrays_fingerprint(mnist) -> str:
+    """The digest of MNIST arrays a caller passed, once per set of arrays (kept by identity)."""
+    cached = _FINGERPRINTS.get(id(mnist))
+    if cached is None or cached[0] is not mnist:
+        digest = hashlib.sha256()
+        for array in (part for pair in mnist for part in pair):
+            array = np.ascontiguousarray(array)
+            digest.update(str(array.dtype).encode() + str(array.shape).encode() + array.tobytes())
+        cached = _FINGERPRINTS[id(mnist)] = (mnist, "arrays:" + digest.hexdigest())
+    return cached[1]
+
+
+def model_evidence(variant: Variant, outcome: Outcome, train: bool, context: TrainingContext,
+                   timings: dict) -> ModelEvidence | None:
     """Read, vet, count and (``train``) train the model a builder probe returned; None when the
-    probe returned no model (the checks say why from the outcome)."""
+    probe returned no model (the checks say why from the outcome). Trainings and counts the memo
+    holds are recalled."""
     if outcome.get("status") != "ok" or outcome.get("type") != "keras.Model":
         return None
     reading = architecture.read_model(outcome["json"])
@@ -248,14 +300,56 @@ def model_evidence(variant: Variant, outcome: Outcome, train: bool, mnist, timin
     if train:
         started = time.perf_counter()
         try:
-            evidence.training, model = _train(variant, reading.vetted_json, mnist)
-            if model is not None:
-                evidence.parameters = model.count_params()
+            evidence.training, evidence.parameters = _training(variant, reading.vetted_json, context)
         finally:
             timings[f"train {variant.id}"] = time.perf_counter() - started
     if evidence.parameters is None:
-        evidence.parameters = _count_parameters(reading.vetted_json)
+        evidence.parameters = _parameters(reading.vetted_json, context.memo)
     return evidence
+
+
+def _training(variant: Variant, vetted_json: str, context: TrainingContext):
+    """(TrainingResult or why it failed, the parameter count or None): recalled, or trained now."""
+    shape = architecture.input_shape(vetted_json)
+    if shape != architecture.expected_input_shape(variant):
+        return Text(f"入力の形 {shape} では MNIST ({architecture.expected_input_shape(variant)}) で学習できません。",
+                    f"input shape {shape} cannot take MNIST as {architecture.expected_input_shape(variant)}."), None
+    memo = context.memo
+    if memo is None:
+        result, model = _train(variant, vetted_json, context.mnist())
+        if isinstance(result, TrainingResult):
+            context.sources[variant.id] = {"source": "trained", "run": RUN["id"], "at": RUN["started"], "key": ""}
+        return result, model.count_params() if model is not None else None
+    key = memo.training_key(variant, vetted_json, context.fingerprint())
+    entry, trained = memo.recall(key), False
+    if entry is None:
+        with memo.claimed(key):
+            entry = memo.recall(key)   # another grading may have trained it while this one waited
+            if entry is None:
+                result, model = _train(variant, vetted_json, context.mnist())
+                if not isinstance(result, TrainingResult):
+                    return result, None   # a training that fails is not kept: it fails fast again
+                entry = memo.store(key, "training", {"accuracy": result.accuracy, "epochs_run": result.epochs_run,
+                                                     "seconds": result.seconds, "parameters": model.count_params()})
+                trained = entry["run"] == RUN["id"]
+    value = entry["value"]
+    context.sources[variant.id] = source_of(entry, key, trained)
+    return TrainingResult(float(value["accuracy"]), int(value["epochs_run"]), float(value["seconds"])), \
+        value.get("parameters")
+
+
+def _parameters(vetted_json: str, memo: Memo | None) -> int | Text:
+    """The rebuilt model's parameter count, recalled where the memo has it (counting imports TensorFlow)."""
+    if memo is None:
+        return _count_parameters(vetted_json)
+    key = memo.parameters_key(vetted_json)
+    entry = memo.recall(key)
+    if entry is not None:
+        return int(entry["value"]["count"])
+    count = _count_parameters(vetted_json)
+    if isinstance(count, int):
+        memo.store(key, "parameters", {"count": count})
+    return count
 
 
 def _count_parameters(vetted_json: str) -> int | Text:

@@ -90,19 +90,7 @@ def versions() -> dict:
 def machine() -> dict:
     from mnist_kit import runtime
 
-    cpu, simd = platform.processor() or "", []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not cpu:
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not simd:
-                # The vector instructions oneDNN picks its kernels by: other ones, other float rounding.
-                simd = sorted(flag for flag in line.split(":", 1)[1].split()
-                              if flag.startswith(("avx", "amx", "fma")))
-    except OSError:
-        pass
-    return {"cpu": cpu, "cpus": os.cpu_count(), "simd": simd, "intra_op_threads": runtime.INTRA_OP_THREADS,
-            "inter_op_threads": runtime.INTER_OP_THREADS}
+    return runtime.machine()
 
 
 def reference_json(variant) -> str:

@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="both: only `mnist-course autograde` with 2 workers, unboxed and boxed in turn, and the "
                              "ratio of their students/hour/core; bwrap or none: every configuration in that mode "
                              "(default: $MNIST_SANDBOX, else bwrap)")
+    parser.add_argument("--memo", choices=("on", "off", "both"), default="on",
+                        help="the training memo (autograder.memo): both: only `mnist-course autograde` with 2 "
+                             "workers, the memo off and then on (the course's, empty at the start), and the "
+                             "ratio of their students/hour/core")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     rows = []
@@ -90,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         workspace = Path(temporary)
         if args.sandbox == "both":
             return _sandbox_ratio(args, workspace, cores)
+        if args.memo == "both":
+            return _memo_ratio(args, workspace, cores)
         if args.sandbox:
             os.environ["MNIST_SANDBOX"] = args.sandbox   # the gradings' and nbgrader's mode
         # One student's whole course against mnist-grade, in the same run.
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, workers in (("mnist-course autograde, 1 worker", 1), ("mnist-course autograde, 2 workers", 2)):
             copy = build(workspace / f"w{workers}", args.assignment, args.students, workspace)
             seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=workers, progress=False,
-                                                          log=lambda *a: None))
+                                                          log=lambda *a: None, training_memo=args.memo != "off"))
             rows.append((label, seconds, min(cores, 2 * workers)))
             print(f"{label}: {seconds:.0f} s", flush=True)
         if not args.skip_sequential:
@@ -137,6 +143,21 @@ def _sandbox_ratio(args, workspace: Path, cores: int) -> int:
         print(f"--sandbox {mode:5}: {seconds:6.0f} s, {rate[mode]:5.0f} students/hour/core", flush=True)
     print(f"\n{args.students} students, {args.assignment}, {cores} cores, 2 Dask workers: "
           f"boxed/unboxed students/hour/core = {rate['bwrap'] / rate['none']:.3f}")
+    return 0
+
+
+def _memo_ratio(args, workspace: Path, cores: int) -> int:
+    """The same class graded with 2 workers, every model trained for every student, then with the
+    course's training memo (empty at the start: the first gradings train, the others recall)."""
+    rate = {}
+    for memo in ("off", "on"):
+        copy = build(workspace / f"memo-{memo}", args.assignment, args.students, workspace)
+        seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=2, progress=False,
+                                                      log=lambda *a: None, training_memo=memo == "on"))
+        rate[memo] = args.students / (seconds / 3600) / min(cores, 4)
+        print(f"memo {memo:3}: {seconds:6.0f} s, {rate[memo]:5.0f} students/hour/core", flush=True)
+    print(f"\n{args.students} students, {args.assignment}, {cores} cores, 2 Dask workers: "
+          f"memo on/off students/hour/core = {rate['on'] / rate['off']:.2f}")
     return 0
 
 

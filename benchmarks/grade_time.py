@@ -1,11 +1,15 @@
 """How long grading takes: wall time of `mnist-grade solutions`, process start-up included.
 
     python benchmarks/grade_time.py [--runs 3] [--submission solutions] [--sandbox both|bwrap|none]
+                                    [--memo off|cold|warm|both]
 
 Prints the wall time of each run and, from the grader's own timings, the seconds spent training
 each variant. ``--sandbox both`` alternates boxed and unboxed runs in the same session and prints
 the ratio of their medians, and bwrap's own start-up cost (``bwrap … /bin/true`` against
-``/bin/true``). A benchmark, not a test: it prints figures and never fails on them.
+``/bin/true``). ``--memo`` (``autograder.memo``): ``off`` trains everything (``--no-training-memo``);
+``cold`` gives each run an empty memo; ``warm`` fills one memo with an untimed run first; ``both``
+alternates cold and warm runs and prints their medians. A benchmark, not a test: it prints figures
+and never fails on them.
 """
 
 from __future__ import annotations
@@ -28,33 +32,52 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--submission", default="solutions")
     parser.add_argument("--sandbox", choices=("both", "bwrap", "none"), default="bwrap")
+    parser.add_argument("--memo", choices=("off", "cold", "warm", "both"), default="off")
     args = parser.parse_args()
+    if args.sandbox == "both" and args.memo == "both":
+        parser.error("one of --sandbox and --memo may be 'both'")
     modes = ["bwrap", "none"] if args.sandbox == "both" else [args.sandbox]
+    memos = ["cold", "warm"] if args.memo == "both" else [args.memo]
+    warm_folder = Path(tempfile.mkdtemp(prefix="mnist-bench-memo-"))
 
     # As `./kit run` grades: every check, the hidden ones from the course's secret (made if missing).
     subprocess.run([sys.executable, "-m", "mnist_kit.course", "secret", "--course", "assignments"], cwd=REPO,
                    check=True, capture_output=True)
-    walls, timings = [], []
-    by_mode: dict[str, list[float]] = {mode: [] for mode in modes}
-    for run in range(args.runs * len(modes)):
-        mode = modes[run % len(modes)]
+    def grade_once(mode: str, memo: str):
         with tempfile.TemporaryDirectory() as directory:
             output = Path(directory) / "results.json"
+            options = {"off": ["--no-training-memo"], "cold": ["--training-memo", str(Path(directory) / "memo")],
+                       "warm": ["--training-memo", str(warm_folder)]}[memo]
             started = time.perf_counter()
             completed = subprocess.run([sys.executable, "-m", "autograder.cli", args.submission, "--lang", "en",
-                                        "--course", "assignments", "--json", str(output), "--sandbox", mode],
+                                        "--course", "assignments", "--json", str(output), "--sandbox", mode,
+                                        *options],
                                        cwd=REPO, capture_output=True, text=True,
                                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
             wall = time.perf_counter() - started
             if completed.returncode != 0:
                 print(completed.stderr, file=sys.stderr)
-                return completed.returncode
-            results = json.loads(output.read_text(encoding="utf-8"))
+                raise SystemExit(completed.returncode)
+            return wall, json.loads(output.read_text(encoding="utf-8"))
+
+    if "warm" in memos:
+        grade_once(modes[0], "warm")   # fills the warm memo, untimed
+    walls, timings = [], []
+    by_mode: dict[str, list[float]] = {mode: [] for mode in modes}
+    by_memo: dict[str, list[float]] = {memo: [] for memo in memos}
+    for run in range(args.runs * len(modes) * len(memos)):
+        mode, memo = modes[run % len(modes)], memos[run % len(memos)]
+        wall, results = grade_once(mode, memo)
         walls.append(wall)
         by_mode[mode].append(wall)
+        by_memo[memo].append(wall)
         timings.append(results["extra_data"]["timings_seconds"])
-        print(f"run {run + 1} ({results['extra_data']['sandbox']}): {wall:.1f} s wall, "
-              f"score {results['score']:g}/{results['max_score']:g}", flush=True)
+        recalled = sum(1 for s in results["extra_data"].get("trainings", {}).values() if s["source"] == "recalled")
+        print(f"run {run + 1} ({results['extra_data']['sandbox']}, memo {memo}, {recalled} trainings recalled): "
+              f"{wall:.1f} s wall, score {results['score']:g}/{results['max_score']:g}", flush=True)
+    if len(memos) == 2:
+        print(f"\nmedian wall: cold memo {statistics.median(by_memo['cold']):.1f} s, "
+              f"warm memo {statistics.median(by_memo['warm']):.1f} s")
     if len(modes) == 2:
         boxed, unboxed = statistics.median(by_mode["bwrap"]), statistics.median(by_mode["none"])
         print(f"\nmedian wall: bwrap {boxed:.1f} s, none {unboxed:.1f} s: the box costs {100 * (boxed / unboxed - 1):+.1f} %")

@@ -35,10 +35,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.cache import COURSE_CACHE
 from mnist_kit.i18n import Text, current_language
 from mnist_kit.runtime import path_with_this_python
 
-CACHE = ".mnist-grade-cache"
+CACHE = COURSE_CACHE
 LEDGER = "ledger.json"
 
 
@@ -108,11 +109,12 @@ def submissions(root: Path, assignment: str, students: list[str] | None, languag
 # --- stage 1: grading, on a Dask worker ------------------------------------------------------------------
 
 def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, secret,
-                sandbox: str | None = None) -> dict:
+                sandbox: str | None = None, training_memo: str | None | bool = True) -> dict:
     """Run on a Dask worker: grade ``files`` as a ``mnist_tasks`` package, hidden checks from the
     course's ``secret`` included; Gradescope's results dict, or ``{"grader_failure": why}`` when
     grading hung past its limit. ``sandbox``: ``mnist-grade --sandbox`` (None: the worker's
-    ``$MNIST_SANDBOX``, else bwrap)."""
+    ``$MNIST_SANDBOX``, else bwrap). ``training_memo``: the course's memo folder (shared by every
+    worker on this machine), False for none."""
     from autograder.notebook import GraderTimeout, run_grader
 
     with tempfile.TemporaryDirectory(prefix="mnist-class-") as temporary:
@@ -121,7 +123,8 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
         for name, data in files.items():
             (package / name).write_bytes(data)
         try:
-            return run_grader(Path(temporary), list(items), secret=secret, language=language, sandbox=sandbox)
+            return run_grader(Path(temporary), list(items), secret=secret, language=language, sandbox=sandbox,
+                              training_memo=training_memo)
         except GraderTimeout as error:
             return {"grader_failure": str(error)}
 
@@ -219,7 +222,8 @@ def client_for(workers: int | None, scheduler: str | None):
 
 def autograde(root: Path, assignments: list[str], *, students: list[str] | None = None, workers: int | None = None,
               scheduler: str | None = None, language: str = "ja", db_url: str | None = None,
-              progress: bool = True, log=print, sandbox: str | None = None) -> list[Outcome]:
+              progress: bool = True, log=print, sandbox: str | None = None,
+              training_memo: bool = True) -> list[Outcome]:
     """Grade every submitted student of ``assignments`` (see the module's docstring). ``sandbox``:
     ``mnist-grade --sandbox`` for every grading (None: each Dask worker's ``$MNIST_SANDBOX``, else bwrap)."""
     from distributed import as_completed
@@ -232,6 +236,9 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
     secret = course_secret.for_course(root)   # before anything starts: MissingSecret says what to do
     cache_dir = root / CACHE
     ledger = Ledger(cache_dir / LEDGER)
+    from autograder import memo
+
+    memo_folder = str(memo.for_course(root).folder) if training_memo else False
     todo = [s for assignment in assignments for s in submissions(root, assignment, students, language, secret)]
     outcomes = [Outcome(s, "skipped") for s in todo if ledger.recorded(s)
                 and (root / "autograded" / s.student / s.assignment).is_dir()]
@@ -255,7 +262,8 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
         if to_grade:
             client = client_for(workers, scheduler)
             for s in to_grade:
-                future = client.submit(grade_files, s.files, s.items, language, secret, sandbox, pure=False,
+                future = client.submit(grade_files, s.files, s.items, language, secret, sandbox, memo_folder,
+                                       pure=False,
                                        key=f"grade-{s.assignment}-{s.student}-{s.key[:16]}")
                 futures[future] = s
         completed = as_completed(list(futures)) if futures else []
@@ -331,6 +339,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", choices=("bwrap", "none"),
                         help="where student code runs (default: $MNIST_SANDBOX, else bwrap); none only where each "
                              "grading is isolated already")
+    parser.add_argument("--no-training-memo", action="store_true",
+                        help="train every model again instead of recalling the course's training memo")
     parser.add_argument("--no-progress", action="store_true", help="one log line per student, no progress bar")
 
 
@@ -352,7 +362,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         outcomes = autograde(root, assignments, students=args.student, workers=args.workers, scheduler=args.scheduler,
                              language=language, db_url=args.db, progress=not args.no_progress,
-                             sandbox=args.sandbox)
+                             sandbox=args.sandbox, training_memo=not args.no_training_memo)
     except MissingSecret as error:
         print(error.text.both(), file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 # Same numbers on machines with different core counts: TF's thread counts change the bits of
 # the results (see ../shared/notes/keras-cpu-facts.md). Two intra-op threads is the speed optimum
@@ -87,3 +88,42 @@ def import_tensorflow_quietly(start: bool = True):
         os.close(saved)
         os.close(devnull)
     return tensorflow
+
+
+def machine() -> dict:
+    """What of this machine changes the grader's float results: the CPU, its vector instructions
+    (oneDNN picks its kernels by them) and TensorFlow's thread counts. Read without TensorFlow."""
+    import platform
+
+    cpu, simd = platform.processor() or "", []
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and not cpu:
+                cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not simd:
+                # The vector instructions oneDNN picks its kernels by: other ones, other float rounding.
+                simd = sorted(flag for flag in line.split(":", 1)[1].split()
+                              if flag.startswith(("avx", "amx", "fma")))
+    except OSError:
+        pass
+    return {"cpu": cpu, "cpus": os.cpu_count(), "simd": simd, "intra_op_threads": INTRA_OP_THREADS,
+            "inter_op_threads": INTER_OP_THREADS}
+
+
+def library_versions() -> dict:
+    """The versions of the libraries the grader trains with, from their installed metadata
+    (importing TensorFlow to ask it would cost seconds)."""
+    from importlib import metadata
+
+    found = {}
+    for name, distributions in (("tensorflow", ("tensorflow", "tensorflow-cpu")), ("keras", ("keras",)),
+                                ("numpy", ("numpy",))):
+        for distribution in distributions:
+            try:
+                found[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    import platform
+
+    return {**found, "python": platform.python_version()}

@@ -75,6 +75,16 @@ def warm_workers():
     workers.close()
 
 
+@pytest.fixture(scope="session")
+def training_memo(tmp_path_factory):
+    """One training memo (``autograder.memo``) for the meta-tests' gradings: the first grading of an
+    architecture trains it (cold), every later one recalls it (warm), and all of them must give
+    the results recorded without a memo (tests/golden.py)."""
+    from autograder.memo import Memo
+
+    return Memo(tmp_path_factory.mktemp("training-memo"))
+
+
 @pytest.fixture
 def unchanged(request):
     """``unchanged(report)``: assert the report equals the recorded one for this test (tests/golden.py)."""

@@ -487,10 +487,11 @@ def one_hot(labels, num_classes=10):
 
 
 @pytest.fixture(scope="module")
-def stub_scores(fork_server):
+def stub_scores(fork_server, training_memo):
     """What the stubs score on every check the cheats are graded on."""
     subjects = sorted({s for param in CHEATS for s in param.values[0].cheated + param.values[0].kept})
-    report = grade(STUBS, only=subjects, limits=FAST, workers=fork_server, secret=TEST_SECRET)
+    report = grade(STUBS, only=subjects, limits=FAST, workers=fork_server, secret=TEST_SECRET,
+                   memo=training_memo)
     return {result.name: result.score for result in report.results}
 
 
@@ -526,11 +527,11 @@ def _subject(item: str) -> str:
 
 
 @pytest.mark.parametrize("cheat_", CHEATS)
-def test_a_cheat_earns_no_more_than_the_stub(tmp_path, cheat_, stub_scores, fork_server):
+def test_a_cheat_earns_no_more_than_the_stub(tmp_path, cheat_, stub_scores, fork_server, training_memo):
     submission = build(tmp_path, cheat_)
     started = time.monotonic()
     report = grade(submission, only=cheat_.cheated + cheat_.kept, limits=FAST, workers=fork_server,
-                   secret=TEST_SECRET)
+                   secret=TEST_SECRET, memo=training_memo)
     print(f"{time.monotonic() - started:.1f} s", describe(report), sep="\n")
     assert_cheat_earns_nothing(report, cheat_, stub_scores)
     assert time.monotonic() - started < SECONDS
@@ -577,8 +578,9 @@ def one_hot(labels, num_classes=10):
 
 
 @pytest.mark.parametrize("source, says", DODGES)
-def test_one_hot_cannot_hide_to_categorical(tmp_path, source, says, fork_server):
-    report = grade(make_submission(tmp_path, {"preprocessing": source}), only=["one_hot"], limits=FAST, workers=fork_server, secret=TEST_SECRET)
+def test_one_hot_cannot_hide_to_categorical(tmp_path, source, says, fork_server, training_memo):
+    report = grade(make_submission(tmp_path, {"preprocessing": source}), only=["one_hot"], limits=FAST, workers=fork_server, secret=TEST_SECRET,
+                   memo=training_memo)
     numpy_only = next(r for r in report.results if r.name.startswith("one_hot: written with NumPy"))
     assert numpy_only.score == 0, describe(report)
     assert any(says in r.message.en for r in report.results), describe(report)

@@ -419,20 +419,20 @@ def test_there_are_a_dozen_alternatives():
     assert len(ALTERNATIVES) >= 12
 
 
-def test_the_reference_scores_full_marks(warm_workers, unchanged):
+def test_the_reference_scores_full_marks(warm_workers, training_memo, unchanged):
     """Every check but the accuracy ones (which the calibration covers), hidden checks included."""
     names = check_names()
-    report = grade(REFERENCE.parent, names=names, secret=TEST_SECRET, workers=warm_workers)
+    report = grade(REFERENCE.parent, names=names, secret=TEST_SECRET, workers=warm_workers, memo=training_memo)
     assert len(report.results) == len(names)
     assert report.score == report.max_score, describe(report)
     unchanged(report)
 
 
 @pytest.mark.parametrize("replacements, subjects, train", ALTERNATIVES)
-def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subjects, train, warm_workers, unchanged):
+def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subjects, train, warm_workers, training_memo, unchanged):
     submission = make_submission(tmp_path, replacements)
     names = check_names(subjects) | accuracy_names(list(train))
-    report = grade(submission, only=subjects, names=names, secret=TEST_SECRET, workers=warm_workers)
+    report = grade(submission, only=subjects, names=names, secret=TEST_SECRET, workers=warm_workers, memo=training_memo)
     assert {result.name for result in report.results} == names
     assert report.score == report.max_score, describe(report)
     unchanged(report)
@@ -441,12 +441,12 @@ def test_a_correct_alternative_scores_full_marks(tmp_path, replacements, subject
 @pytest.mark.parametrize("replacements, subjects, train",
                          [pytest.param({}, None, (), id="the reference"),
                           *(pytest.param(*alternative.values, id=alternative.id) for alternative in ALTERNATIVES)])
-def test_full_marks_hold_under_another_courses_secret(tmp_path, replacements, subjects, train, warm_workers):
+def test_full_marks_hold_under_another_courses_secret(tmp_path, replacements, subjects, train, warm_workers, training_memo):
     """Another course's secret draws other hidden inputs (build_mlp's arguments, ties, labels...):
     the reference and every correct alternative keep full marks on them too (no training)."""
     submission = make_submission(tmp_path, replacements) if replacements else REFERENCE.parent
     names = {check.name for check in select(only=subjects, secret=OTHER_SECRET) if not check.needs_training}
-    report = grade(submission, only=subjects, names=names, secret=OTHER_SECRET, workers=warm_workers)
+    report = grade(submission, only=subjects, names=names, secret=OTHER_SECRET, workers=warm_workers, memo=training_memo)
     assert names and {result.name for result in report.results} == names
     assert report.score == report.max_score, describe(report)
 

@@ -678,9 +678,9 @@ def test_there_are_at_least_30_mutants():
     assert len(MUTANTS) >= 30
 
 
-def test_the_stubs_score_zero_with_not_implemented_messages(warm_workers, unchanged):
+def test_the_stubs_score_zero_with_not_implemented_messages(warm_workers, training_memo, unchanged):
     """The repository's own mnist_tasks/ (generated stubs), every check, accuracy and hidden included."""
-    report = grade(STUBS, secret=TEST_SECRET, workers=warm_workers)
+    report = grade(STUBS, secret=TEST_SECRET, workers=warm_workers, memo=training_memo)
     assert len(report.results) == len(select(secret=TEST_SECRET))
     assert report.max_score > 0 and report.score == 0
     silent = [(r.name, r.message.en) for r in report.results if "not implemented yet" not in r.message.en]
@@ -690,11 +690,11 @@ def test_the_stubs_score_zero_with_not_implemented_messages(warm_workers, unchan
 
 @pytest.mark.parametrize("replacements, subjects, fragment, caught_by", MUTANTS)
 def test_a_mutant_loses_points_with_a_message_naming_the_problem(tmp_path, replacements, subjects, fragment,
-                                                                  caught_by, warm_workers, unchanged):
+                                                                  caught_by, warm_workers, training_memo, unchanged):
     build = make_submission if isinstance(replacements, dict) else make_mutant
     submission = build(tmp_path, replacements)
     names = check_names(subjects)   # never the accuracy checks: set-up mistakes must be caught without them
-    report = grade(submission, only=subjects, names=names, secret=TEST_SECRET, workers=warm_workers)
+    report = grade(submission, only=subjects, names=names, secret=TEST_SECRET, workers=warm_workers, memo=training_memo)
     assert {result.name for result in report.results} == names
     lost = [result for result in report.results if result.score < result.max_score]
     print(f"caught by {len(lost)} of {len(report.results)} checks:",

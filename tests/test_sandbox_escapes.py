@@ -60,6 +60,9 @@ def course(tmp_path):
     import shutil
 
     shutil.copytree(REFERENCE, bob / "mnist_tasks")
+    entry = root / ".mnist-grade-cache" / "training-memo" / "ab" / ("ab" + "0" * 62 + ".json")
+    entry.parent.mkdir(parents=True)
+    entry.write_text('{"kind": "training", "value": {"accuracy": 0.9}}')   # the training memo (autograder.memo)
     HOME_FILE.write_text("the grader's own")
     yield root
     HOME_FILE.unlink(missing_ok=True)
@@ -88,11 +91,15 @@ def _read_attempts(course: Path) -> dict[str, str]:
         "the course secret": _reads(course / ".mnist-hidden-secret"),
         "$HOME": _reads(HOME_FILE),
         "the gradebook (writing)": f"open({str(course / 'gradebook.db')!r}, 'ab').write(b'x')\nreturn True",
+        "the training memo (writing)": "import glob\n" + "\n".join([
+            f"for path in glob.glob({str(course / '.mnist-grade-cache' / 'training-memo' / '*' / '*.json')!r}):",
+            "    open(path, 'w').write('{\"kind\": \"training\", \"value\": {\"accuracy\": 1.0}}')",
+            "    return True", "return False"]),
     }
 
 
 @pytest.mark.parametrize("what", ["a classmate's submission", "solutions/", "the course secret", "$HOME",
-                                  "the gradebook (writing)"])
+                                  "the gradebook (writing)", "the training memo (writing)"])
 def test_what_only_the_grader_may_touch_is_out_of_reach(tmp_path, course, what):
     submission = _attempting(tmp_path, _read_attempts(course)[what])
     before = (course / "gradebook.db").read_bytes()

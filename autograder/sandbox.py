@@ -49,6 +49,14 @@ class Limits:
     memory_bytes: int = 4 << 30        # address space of a worker (RLIMIT_AS); TF's peak is ~2.6 GiB
     file_bytes: int = 256 << 20        # largest file a worker may write (RLIMIT_FSIZE)
     line_bytes: int = 64 << 20         # longest result line; a figure description is ~0.5 MB
+    # What a worker may add to its grading's work directory, all files together (the reference's
+    # results take ~40 MB), and how many entries: the box's /tmp and /dev/shm are tmpfs of their
+    # own size, the work directory is on the grader's disk and watched instead.
+    workdir_bytes: int = 1 << 30
+    workdir_entries: int = 10_000
+
+
+DISK_POLL_SECONDS = 0.25   # how often the work directory is measured while a worker runs
 
 
 class _Reporting(dict):
@@ -292,6 +300,41 @@ def _run_all(package_parent, probes, workdir, limits, on_result, blocked, source
         if probe["id"] not in results:
             results[probe["id"]] = outcome("crashed", message="worker ended before this probe")
     return dict(results)
+
+
+def _workdir_overflow(workdir: Path, grader_files: set[str], limits: Limits) -> str | None:
+    """Why the worker's files in ``workdir`` (all but the grader's inputs) are past their limits, or None.
+    Counts allocated blocks, not sizes: a sparse file takes what it takes."""
+    used = entries = 0
+    for root, directories, files in os.walk(workdir):
+        for name in files + directories:
+            if root == str(workdir) and name in grader_files:
+                continue
+            entries += 1
+            try:
+                used += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+        if entries > limits.workdir_entries:
+            return f"more than {limits.workdir_entries:,} files in its work directory"
+    if used > limits.workdir_bytes:
+        return f"wrote more than {limits.workdir_bytes >> 20:,} MB to its work directory"
+    return None
+
+
+def _trim(workdir: Path, keep: set) -> None:
+    """Remove what a worker wrote beyond its limits: everything but the grader's inputs and results."""
+    for name in os.listdir(workdir):
+        if name in keep:
+            continue
+        path = workdir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 class _Conversation:
@@ -604,7 +647,25 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
         talk = _Conversation(probes, finished, token)
         deadline = time.monotonic() + limits.startup_seconds
         buffer = b""
+        grader_files = set(os.listdir(workdir))   # the inputs: every other entry is the worker's
+
+        def past_disk_limits(culprit: str | None, importing: bool) -> tuple[bool, _Failed | None]:
+            """(False, None) while the worker's files fit; else the worker is killed, its extra files
+            removed, and ``culprit`` (the probe running, or the one that just finished) takes the blame."""
+            overflow = _workdir_overflow(Path(workdir), grader_files, limits)
+            if overflow is None:
+                return False, None
+            _kill_group(process)
+            _trim(Path(workdir), grader_files | {result.get("npy") for result in finished.values()})
+            if culprit is None:
+                return True, None
+            finished.pop(culprit, None)   # a probe that filled the disk has no result, whatever it said
+            return True, _Failed(culprit, outcome("crashed", message=overflow), importing)
+
         while True:
+            stop, failed = past_disk_limits(talk.current or talk.expected(), not talk.calling)
+            if stop:
+                return failed
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 _kill_group(process)
@@ -613,7 +674,7 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                     upcoming = talk.expected()
                     return _Failed(upcoming, timed_out, False) if upcoming is not None else None
                 return _Failed(talk.current, timed_out, not talk.calling)
-            ready, _, _ = select.select([reader], [], [], timeout)
+            ready, _, _ = select.select([reader], [], [], min(timeout, DISK_POLL_SECONDS))
             if not ready:
                 continue
             chunk = reader.read(1 << 16)
@@ -640,6 +701,10 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                     return talk.forgery()
                 if kind in ("start", "done"):
                     deadline = time.monotonic() + limits.probe_seconds
+                if kind == "done":
+                    stop, failed = past_disk_limits(talk.last, False)
+                    if stop:
+                        return failed
                 if kind == "done" and finished[talk.last].get("tainted"):
                     # The worker stops after a tampered probe; what it changed stays changed.
                     _kill_group(process)

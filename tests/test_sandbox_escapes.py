@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -413,3 +414,29 @@ def test_the_kernel_that_autograde_runs_the_notebook_in_is_in_the_box_too(tmp_pa
     monkeypatch.setenv("MNIST_SANDBOX", "none")
     text, _ = autograded("carol")
     assert "the course secret: reached" in text and "a classmate's submission: reached" in text, text
+
+
+@pytest.mark.parametrize("how", ["bytes", "files"])
+def test_filling_the_work_directory_stops_at_its_limit(tmp_path, how):
+    """The work directory is on the grader's disk (the box's /tmp and /dev/shm are tmpfs of their
+    own size): what a worker adds there is measured while it runs, and past the limit the worker is
+    killed, its extra files removed, and only the probe that wrote them loses its points."""
+    from autograder.sandbox import Limits
+
+    limits = Limits(workdir_bytes=64 << 20, workdir_entries=500)
+    write = ("block = b'x' * (1 << 20)\nfor part in range(100):\n    open(f'fill-{part}', 'wb').write(block * 2)"
+             if how == "bytes" else "for part in range(2000):\n    open(f'fill-{part}', 'wb').close()")
+    source = f'''
+def normalize(images):
+    import os, time
+{textwrap.indent(write, "    ")}
+    time.sleep(2)
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+'''
+    submission = make_submission(tmp_path, {"preprocessing": source})
+    report = grade(submission, only=["normalize", "flatten"], limits=limits, sandbox="bwrap")
+    lost = [r for r in report.results if r.score < r.max_score]
+    assert lost and all(r.subject == "normalize" for r in lost), [(r.name, r.message.en) for r in lost]
+    said = "wrote more than 64 MB to its work directory" if how == "bytes" else "more than 500 files"
+    assert any(said in r.message.en for r in lost), [r.message.en for r in lost]
+    assert all(r.score == r.max_score for r in report.results if r.subject == "flatten")

@@ -141,7 +141,9 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
         return Report([TestResult(c.name, c.subject, 0.0, c.points, no_package, c.hidden, c.title) for c in checks],
                       time.perf_counter() - started, str(submission), secret=fingerprint, sandbox=sandbox)
 
-    with tempfile.TemporaryDirectory(prefix="mnist-grade-") as temporary:
+    # Where the worker source needs a grading's files (a kept worker's box), else anywhere.
+    with tempfile.TemporaryDirectory(prefix="mnist-grade-", dir=workers.folder if workers is not None else None) \
+            as temporary:
         workdir = Path(temporary)
         planned = _planned(checks)
         probes = _probes_of(planned, workdir)

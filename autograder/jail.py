@@ -54,10 +54,13 @@ class Box:
     uid: int | None = None     # as root: the unprivileged uid the worker runs as; None: this process's
 
     @classmethod
-    def for_grading(cls, package_dir: Path | None, workdir: Path) -> "Box":
-        uid = None
-        if os.geteuid() == 0:
+    def for_grading(cls, package_dir: Path | None, workdir: Path, uid: int | None = None) -> "Box":
+        """``uid``: as root, the one a kept worker's box already runs as; None: a new one."""
+        if os.geteuid() != 0:
+            uid = None
+        elif uid is None:
             uid = ROOT_UID_RANGE[0] + secrets.randbelow(ROOT_UID_RANGE[1] - ROOT_UID_RANGE[0])
+        if uid is not None:
             # The work directory is the worker's to write (its inputs stay root's, 0644), and root's
             # group's to enter: root's bwrap, capabilities dropped, changes into it before setpriv.
             os.chown(workdir, uid, 0)

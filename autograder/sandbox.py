@@ -213,9 +213,9 @@ def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits:
     box = None
     if sandbox == "bwrap":
         jail.check_available()
-        staged = _stage(Path(package_parent) / "mnist_tasks")
+        staged = _stage(Path(package_parent) / "mnist_tasks", source.folder)
         package_parent = staged.parent
-        box = jail.Box.for_grading(staged, Path(workdir))
+        box = jail.Box.for_grading(staged, Path(workdir), source.uid)
     try:
         return _run_all(package_parent, probes, workdir, limits, on_result, blocked, source, box)
     finally:
@@ -223,11 +223,12 @@ def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits:
             shutil.rmtree(box.package_dir.parent, ignore_errors=True)
 
 
-def _stage(package_dir: Path) -> Path:
+def _stage(package_dir: Path, folder: Path | None = None) -> Path:
     """A copy of the submission's ``.py`` files (folders kept, links kept as links, nothing else),
     readable by the box's uid: the box binds this copy, so neither the submission's own
-    permissions nor a link to a classmate's file decide what its worker reads."""
-    parent = Path(tempfile.mkdtemp(prefix="mnist-submission-"))
+    permissions nor a link to a classmate's file decide what its worker reads. ``folder``: where
+    the copy must be (a kept worker's box), else a new temporary folder."""
+    parent = Path(tempfile.mkdtemp(prefix="mnist-submission-", dir=folder))
     os.chmod(parent, 0o755)
     target = parent / "mnist_tasks"
 
@@ -449,6 +450,8 @@ class FreshWorkers:
     """The default: every worker a new process (``python -I -m autograder.worker``), used once."""
 
     reuses = False
+    folder: Path | None = None   # where a grading's files must live for these workers (None: anywhere)
+    uid: int | None = None       # the uid a box of these workers runs as (None: one per grading)
 
     def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> _Channel:
         return _start_worker(logdir, limits, attempt, box)
@@ -498,6 +501,8 @@ class ForkServer:
     """
 
     reuses = False
+    folder: Path | None = None
+    uid: int | None = None
 
     def __init__(self, startup_seconds: float = Limits().startup_seconds):
         import socket
@@ -579,6 +584,11 @@ class WarmWorkers:
     Never for students' work: one student's code could leave state behind for the next. A worker
     that timed out, crashed or tampered is killed as usual, and the next grading starts a fresh
     one; so does a worker that has used half its CPU-time limit or served ``max_requests``.
+
+    A boxed grading gets a boxed kept worker: one box around ``folder``, where every grading it
+    serves keeps its work directory and its submission's copy (``run_probes`` puts them there), and
+    one uid for all of them. So the meta-tests grade in the box that students' work is graded in
+    (read-only system, cleared environment, no network), though not one box per submission.
     """
 
     reuses = True
@@ -586,14 +596,23 @@ class WarmWorkers:
     def __init__(self, max_requests: int = 60):
         self.max_requests = max_requests
         self.logdir = Path(tempfile.mkdtemp(prefix="mnist-warm-workers-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="mnist-warm-gradings-"))
+        os.chmod(self.folder, 0o755)
+        self._box = jail.Box.for_grading(None, self.folder) if jail.available() else None
+        self.uid = self._box.uid if self._box is not None else None
+        # bwrap's --die-with-parent follows the thread that started it: a kept worker is started
+        # by a thread that lives as long as this object, not by the grading's own thread.
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnist-warm-worker-starter")
         self._channel: _Channel | None = None
         self.starts = 0           # worker processes started so far (the tests' measure of reuse)
 
-    def take(self, limits: Limits) -> _Channel | None:
+    def take(self, limits: Limits, boxed: bool = False) -> _Channel | None:
         """The kept worker if it may serve another grading, else None (a refused one is closed)."""
         channel, self._channel = self._channel, None
         if channel is not None and (channel.process.poll() is not None or channel.served >= self.max_requests
-                                    or channel.cpu_seconds() > limits.cpu_seconds / 2):
+                                    or channel.cpu_seconds() > limits.cpu_seconds / 2 or channel.boxed != boxed):
             channel.close()
             channel = None
         return channel
@@ -602,12 +621,17 @@ class WarmWorkers:
         channel.served += 1
         self._channel = channel
 
+    def kept_in_box(self) -> bool:
+        """Whether the worker kept now runs in a box (the tests' proof that they grade boxed)."""
+        return self._channel is not None and self._channel.boxed
+
     def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> _Channel:
-        # Trusted submissions only (see above): the kept worker is never boxed.
-        channel = self.take(limits)
+        # Trusted submissions only (see above): a boxed grading shares the kept worker's box.
+        channel = self.take(limits, boxed=box is not None)
         if channel is None:
             self.starts += 1
-            channel = _start_worker(self.logdir, limits, self.starts)
+            channel = self._starter.submit(_start_worker, self.logdir, limits, self.starts,
+                                           self._box if box is not None else None).result()
         return channel
 
     def release(self, channel: _Channel, finished: bool) -> None:
@@ -621,7 +645,9 @@ class WarmWorkers:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        self._starter.shutdown()
         shutil.rmtree(self.logdir, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 WorkerSource = FreshWorkers | ForkServer | WarmWorkers

@@ -423,6 +423,7 @@ def test_the_reference_scores_full_marks(warm_workers, training_memo, unchanged)
     """Every check but the accuracy ones (which the calibration covers), hidden checks included."""
     names = check_names()
     report = grade(REFERENCE.parent, names=names, secret=TEST_SECRET, workers=warm_workers, memo=training_memo)
+    assert report.sandbox == "bwrap" and warm_workers.kept_in_box()   # graded in the box students' work is
     assert len(report.results) == len(names)
     assert report.score == report.max_score, describe(report)
     unchanged(report)

@@ -440,3 +440,19 @@ def normalize(images):
     said = "wrote more than 64 MB to its work directory" if how == "bytes" else "more than 500 files"
     assert any(said in r.message.en for r in lost), [r.message.en for r in lost]
     assert all(r.score == r.max_score for r in report.results if r.subject == "flatten")
+
+
+def test_the_meta_tests_kept_worker_is_boxed_and_kept(tmp_path):
+    """WarmWorkers (the grader's own meta-tests) keep one boxed worker between gradings: started by
+    a thread of its own, since bwrap's --die-with-parent would end it with the grading's thread."""
+    from autograder.sandbox import WarmWorkers
+
+    workers = WarmWorkers()
+    try:
+        for _ in range(2):
+            report = grade(REFERENCE.parent, only=["normalize"], workers=workers, secret=TEST_SECRET)
+            assert report.sandbox == "bwrap" and report.score == report.max_score
+            assert workers.kept_in_box()
+        assert workers.starts == 1
+    finally:
+        workers.close()

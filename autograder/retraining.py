@@ -23,7 +23,7 @@ from autograder import architecture
 from autograder.core import EarlyStoppingTrial, ModelEvidence, Text
 from autograder.memo import RUN, Memo, mnist_fingerprint, source_of
 from autograder.protocol import Outcome
-from mnist_kit.runtime import deterministic, quiet_tensorflow
+from mnist_kit.runtime import deterministic, import_tensorflow_quietly
 from mnist_kit.variants import Budget, Variant
 
 GRADING_SEED = 0
@@ -37,7 +37,9 @@ EVAL_BATCH_SIZE = 1000
 def rebuild(model_json: str):
     """A fresh keras.Model from vetted architecture JSON (weights are new: the grader trains it)."""
     vetted = architecture.check_architecture(model_json)
-    quiet_tensorflow()
+    # Started here if no one started it yet (a warm grading starts it only for what it does not
+    # recall): its threads are pinned before its first operation, as every training needs.
+    import_tensorflow_quietly()
     import keras
 
     return keras.models.model_from_json(json.dumps(vetted))
@@ -207,6 +209,7 @@ def try_early_stopping(settings: tuple) -> dict:
     """Train with a keras EarlyStopping built here from ``settings``; the validation loss worsens
     after epoch 1 (see tests/test_training_reference). Runs in the grader's process, on its own
     callback: nothing the student's code did in the worker can change what happens here."""
+    import_tensorflow_quietly()   # threads pinned before its first operation
     import keras
     import numpy as np
 

@@ -154,3 +154,27 @@ def test_no_training_memo_trains_and_keeps_nothing(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "r.json").read_text())["extra_data"]["trainings"]["A"]["source"] == "trained"
     assert not (folder / "mnist-tasks").exists()   # (matplotlib and fontconfig keep caches there too)
+
+
+@pytest.mark.command
+@pytest.mark.parametrize("first", ["an early-stopping trial", "a parameter count"])
+def test_tensorflows_threads_are_pinned_whatever_starts_it_first(first):
+    """A warm grading starts TensorFlow only for what it does not recall, so whatever runs its first
+    operation (a trial, a count, a training) must pin the threads first, as a cold grading's
+    import does: otherwise every training after it runs with the machine's default thread counts."""
+    from mnist_kit.runtime import INTER_OP_THREADS, INTRA_OP_THREADS
+
+    settings = (("monitor", "val_loss"), ("min_delta", 0), ("patience", 0), ("mode", "auto"), ("baseline", None),
+                ("restore_best_weights", True), ("start_from_epoch", 0))
+    model = ('{"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": ['
+             '{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "i"}}, '
+             '{"module": "keras.layers", "class_name": "Dense", "config": {"units": 2, "name": "d"}}]}}')
+    call = f"retraining.try_early_stopping({settings!r})" if first == "an early-stopping trial" \
+        else f"retraining.rebuild({model!r}).count_params()"
+    code = ("from autograder import retraining\n" + call + "\nimport tensorflow as tf\n"
+            "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+            "tf.config.threading.get_inter_op_parallelism_threads())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == [str(INTRA_OP_THREADS), str(INTER_OP_THREADS)]

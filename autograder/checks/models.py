@@ -12,7 +12,7 @@ builder written for the published calls earns nothing at grading.
 from __future__ import annotations
 
 from autograder import architecture
-from autograder.checks.variants import MODEL, call_of, model_probe, unsafe_reading
+from autograder.checks.variants import MODEL, call_of, layers_verdict, model_probe
 from autograder.core import Check, Evidence, Verdict
 from autograder.secret import CourseSecret
 from mnist_kit.i18n import Text
@@ -67,21 +67,8 @@ def _layers_check(builder: str, kwargs: dict, probe_id: str, hidden: bool, numbe
         failure = evidence.failure(probe_id, MODEL)
         if failure:
             return Verdict(0.0, Text(f"{call}: ", f"{call}: ") + failure.message)
-        reading = architecture.read_model(evidence.result(probe_id)["json"])
-        try:
-            actual, shape = reading.layer_rows()
-        except architecture.ArchitectureError as error:
-            return Verdict.failed(f"{call}: モデルを読めません: {error}", f"{call}: cannot read the model: {error}")
-        lines, wrong = architecture.diff_table(expected_rows, actual)
-        if wrong:
-            table = "\n".join(lines)
-            return Verdict.failed(f"{call} の層が {wrong} か所違います:\n{table}",
-                                  f"{call} differs from the contract in {wrong} layer(s):\n{table}")
-        if shape != expected_shape:
-            return Verdict.failed(f"{call}: 入力の形が {shape} です (期待: {expected_shape})。",
-                                  f"{call}: input shape {shape}, expected {expected_shape}.")
-        problem = unsafe_reading(reading)   # layers that look right in the table but are not built-ins
-        return Verdict(0.0, problem) if problem else Verdict.passed()
+        return layers_verdict(architecture.read_model(evidence.result(probe_id)["json"]), call, expected_rows,
+                              expected_shape, where=f"{call}: ")
 
     if hidden:   # the same name under every secret: it says nothing of the arguments
         name = Text(f"{builder}: 非公開の引数 {number} の層と入力の形",

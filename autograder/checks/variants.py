@@ -79,24 +79,31 @@ def _layers(variant: Variant):
         failure = model_failure(evidence, variant, vet=False)   # a wrong layer shows in the table below
         if failure:
             return failure
-        model = _model(evidence, variant)
-        try:
-            actual, shape = model.reading.layer_rows()
-        except architecture.ArchitectureError as error:
-            return Verdict.failed(f"モデルを読めません: {error}", f"cannot read the model: {error}")
-        expected_shape = architecture.expected_input_shape(variant)
-        lines, wrong = architecture.diff_table(architecture.expected_rows(variant), actual)
-        if wrong:
-            table = "\n".join(lines)
-            return Verdict.failed(f"{call_text(variant)} の層が {wrong} か所違います:\n{table}",
-                                  f"{call_text(variant)} differs from the contract in {wrong} layer(s):\n{table}")
-        if shape != expected_shape:
-            return Verdict.failed(f"入力の形が {shape} です (期待: {expected_shape})。",
-                                  f"input shape {shape}, expected {expected_shape}.")
-        problem = unsafe_problem(model)   # layers that look right in the table but are not built-ins
-        return Verdict(0.0, problem) if problem else Verdict.passed()
+        return layers_verdict(_model(evidence, variant).reading, call_text(variant),
+                              architecture.expected_rows(variant), architecture.expected_input_shape(variant))
     return Check(f"variant {variant.id}: layers of {call_text(variant)}", variant_subject(variant.id), 1.0,
                  [build_probe(variant)], evaluate, title_ja=f"variant {variant.id}: {call_text(variant)} の層")
+
+
+def layers_verdict(reading: architecture.ModelReading, call: str, expected_rows: list[dict], expected_shape: tuple,
+                   where: str = "") -> Verdict:
+    """A builder's model against the contract's layers and input shape: the layer table expected
+    beside actual, then the shape, then whether the grader would rebuild it. ``where`` leads the
+    messages that do not name the call themselves."""
+    try:
+        actual, shape = reading.layer_rows()
+    except architecture.ArchitectureError as error:
+        return Verdict.failed(f"{where}モデルを読めません: {error}", f"{where}cannot read the model: {error}")
+    lines, wrong = architecture.diff_table(expected_rows, actual)
+    if wrong:
+        table = "\n".join(lines)
+        return Verdict.failed(f"{call} の層が {wrong} か所違います:\n{table}",
+                              f"{call} differs from the contract in {wrong} layer(s):\n{table}")
+    if shape != expected_shape:
+        return Verdict.failed(f"{where}入力の形が {shape} です (期待: {expected_shape})。",
+                              f"{where}input shape {shape}, expected {expected_shape}.")
+    problem = unsafe_reading(reading)   # layers that look right in the table but are not built-ins
+    return Verdict(0.0, problem) if problem else Verdict.passed()
 
 
 def _parameters(variant: Variant):

@@ -105,7 +105,13 @@ def mnist_fingerprint(path: str | None) -> str:
         return "file:" + digest.hexdigest()
     from mnist_kit.data import load_mnist
 
-    for array in (part for pair in load_mnist(path) for part in pair):
+    return arrays_digest(load_mnist(path))
+
+
+def arrays_digest(mnist) -> str:
+    """A digest of MNIST's four arrays, ``((x_train, y_train), (x_test, y_test))``, as loaded."""
+    digest = hashlib.sha256()
+    for array in (part for pair in mnist for part in pair):
         digest.update(str(array.dtype).encode() + str(array.shape).encode() + array.tobytes())
     return "arrays:" + digest.hexdigest()
 

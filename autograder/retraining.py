@@ -10,7 +10,6 @@ the variant table (``mnist_kit.variants``), never from the student.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import os
@@ -21,7 +20,7 @@ import numpy as np
 
 from autograder import architecture
 from autograder.core import EarlyStoppingTrial, ModelEvidence, Text
-from autograder.memo import RUN, Memo, mnist_fingerprint, source_of
+from autograder.memo import RUN, Memo, arrays_digest, mnist_fingerprint, source_of
 from autograder.protocol import Outcome
 from mnist_kit.runtime import deterministic, import_tensorflow_quietly
 from mnist_kit.variants import Budget, Variant
@@ -281,11 +280,7 @@ def arrays_fingerprint(mnist) -> str:
     """The digest of MNIST arrays a caller passed, once per set of arrays (kept by identity)."""
     cached = _FINGERPRINTS.get(id(mnist))
     if cached is None or cached[0] is not mnist:
-        digest = hashlib.sha256()
-        for array in (part for pair in mnist for part in pair):
-            array = np.ascontiguousarray(array)
-            digest.update(str(array.dtype).encode() + str(array.shape).encode() + array.tobytes())
-        cached = _FINGERPRINTS[id(mnist)] = (mnist, "arrays:" + digest.hexdigest())
+        cached = _FINGERPRINTS[id(mnist)] = (mnist, arrays_digest(mnist))
     return cached[1]
 
 
@@ -366,11 +361,8 @@ def _count_parameters(vetted_json: str) -> int | Text:
 
 
 def _train(variant: Variant, vetted_json: str, mnist):
-    """(the training's Outcome or why it failed, the trained model or None)."""
-    shape = architecture.input_shape(vetted_json)
-    if shape != architecture.expected_input_shape(variant):
-        return Text(f"入力の形 {shape} では MNIST ({architecture.expected_input_shape(variant)}) で学習できません。",
-                    f"input shape {shape} cannot take MNIST as {architecture.expected_input_shape(variant)}."), None
+    """(the training's Outcome or why it failed, the trained model or None); the input shape was
+    checked by ``_training``, before any memo key or MNIST."""
     try:
         return train_and_score(variant, vetted_json, mnist)
     except architecture.ArchitectureError as error:

@@ -22,6 +22,7 @@ zip to hand in, ``mnist_kit.colab.pack``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -348,7 +349,27 @@ def create_secret(course: Path | None) -> int:
     return 0
 
 
+# What the instructor's extra (pyproject.toml) brings; a command that imports one of them in an
+# install without it says so in one line instead of a traceback.
+INSTRUCTOR_EXTRA_MODULES = frozenset({"nbgrader", "dask", "distributed", "tqdm", "psycopg", "sqlalchemy", "jupyter_client"})
+INSTRUCTOR_EXTRA_HINT = ("この操作には教員用の追加パッケージが必要です ({missing} がありません): pip install 'mnist-tasks[instructor]'"
+                         " (キットのチェックアウトでは pip install -e '.[instructor]')\n"
+                         "this command needs the instructor's extra ({missing} is not installed): pip install 'mnist-tasks[instructor]'"
+                         " (in a checkout of the kit: pip install -e '.[instructor]')")
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").partition(".")[0]
+        if missing not in INSTRUCTOR_EXTRA_MODULES:
+            raise
+        print(INSTRUCTOR_EXTRA_HINT.format(missing=missing), file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sync", help="copy mnist_tasks/ (the stubs) into every assignment of assignments/source/;"
@@ -368,6 +389,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_arguments(commands.add_parser(
         "report", help="the class report: one HTML page and a CSV from the gradebook and the grader's results"))
     args = parser.parse_args(argv)
+    # Before any work (checking the course, reading the gradebook): an install without the extra
+    # learns it at once, not after the first student.
+    for module in {"autograde": ("nbgrader", "distributed", "tqdm"), "report": ("nbgrader",)}.get(args.command, ()):
+        importlib.import_module(module)
     if args.command == "autograde":
         return classgrade.run(args)
     if args.command == "report":

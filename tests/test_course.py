@@ -418,3 +418,19 @@ def test_self_check_collects_each_released_assignments_own_tasks(tmp_path, assig
              else line.split("[")[1].split(":")[0] for line in completed.stdout.splitlines() if "::test_check[" in line}
     expected = {subject_of_item(item) for item in course.BY_ID[assignment].subjects}
     assert tasks == expected
+
+
+@pytest.mark.command
+@pytest.mark.parametrize("blocked", ["distributed", "nbgrader"])
+def test_a_command_needing_the_instructor_extra_says_so_in_one_line_without_it(tmp_path, blocked):
+    # An install without the extra, as Python sees it: importing the blocked module raises the
+    # ModuleNotFoundError a missing package raises.
+    program = (f"import sys; sys.modules[{blocked!r}] = None; from mnist_kit.course import main; "
+               f"sys.exit(main(['autograde', 'ps1', '--course', {str(tmp_path)!r}]))")
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                               cwd=tmp_path)
+    assert completed.returncode == 2, completed.stderr
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert f"({blocked} がありません)" in completed.stderr and f"({blocked} is not installed)" in completed.stderr
+    assert "pip install 'mnist-tasks[instructor]'" in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 2, completed.stderr  # one line per language

@@ -12,7 +12,9 @@ when a folder named ``bob+ps1+…`` belongs to alice, and then grades alice's fi
   the moment it is made: the owner and the staff enter it, nobody else does, whatever the modes
   inside (nbgrader's 0644 files stay readable for the staff). Only the folder: the files inside
   keep the student's own group (a student cannot give a file to a group it is not in; nbgrader's
-  copy even resets the folder's setgid bit), so it is the folder that closes them.
+  copy even resets the folder's setgid bit), so it is the folder that closes them. Between
+  nbgrader's chmod 0777 and this one the folder is open for microseconds, under a name with a
+  random part that nobody can list.
 - ``OwnerCheckedCollect``: a submission whose folder is not owned by the student it names is not
   collected; the instructor sees an error naming both, and the student's own latest submission
   is collected as if the impostor's were not there.

@@ -44,10 +44,11 @@ class PrivateSubmit(ExchangeSubmit):
 
 
 def owner_of(path: str) -> str:
+    uid = os.stat(path).st_uid
     try:
-        return pwd.getpwuid(os.stat(path).st_uid).pw_name
+        return pwd.getpwuid(uid).pw_name
     except KeyError:
-        return f"uid {os.stat(path).st_uid}"
+        return f"uid {uid}"
 
 
 class OwnerCheckedCollect(ExchangeCollect):

@@ -85,8 +85,7 @@ sed -e "s|@COURSE_ID@|$COURSE_ID|" -e "s|@EXCHANGE@|$EXCHANGE|" "$here/nbgrader_
   > "$venv/etc/jupyter/nbgrader_config.py"
 # JupyterLab in the course's language for everyone (each person can switch in Settings > Language).
 install -d -m 0755 "$venv/share/jupyter/lab/settings"
-if [ "$HUB_LOCALE" = en ]; then lab_locale=en; else lab_locale=$HUB_LOCALE; fi
-printf '{"@jupyterlab/translation-extension:plugin": {"locale": "%s"}}\n' "$lab_locale" \
+printf '{"@jupyterlab/translation-extension:plugin": {"locale": "%s"}}\n' "$HUB_LOCALE" \
   > "$venv/share/jupyter/lab/settings/overrides.json"
 chmod -R a+rX "$venv"
 
@@ -100,12 +99,10 @@ usermod -a -G mnist-staff "$INSTRUCTOR"
 for student in $STUDENTS; do usermod -a -G mnist-students "$student"; done
 for person in "$INSTRUCTOR" $STUDENTS; do chmod 0700 "$(getent passwd "$person" | cut -d: -f6)"; done
 
-# 5. The exchange.
+# 5. The exchange (install -d sets the mode of a folder that exists already, setgid included).
 install -d -m 0777 "$EXCHANGE"
-chmod 0777 "$EXCHANGE"
 install -d -m 0755 -o "$INSTRUCTOR" -g mnist-staff "$EXCHANGE/$COURSE_ID"
-install -d -o "$INSTRUCTOR" -g mnist-staff "$EXCHANGE/$COURSE_ID/inbound"
-chmod 2733 "$EXCHANGE/$COURSE_ID/inbound"
+install -d -m 2733 -o "$INSTRUCTOR" -g mnist-staff "$EXCHANGE/$COURSE_ID/inbound"
 
 # 6. The course directory, the instructor's alone.
 home=$(getent passwd "$INSTRUCTOR" | cut -d: -f6)

@@ -85,9 +85,21 @@ sed -e "s|@COURSE_ID@|$COURSE_ID|" -e "s|@EXCHANGE@|$EXCHANGE|" "$here/nbgrader_
   > "$venv/etc/jupyter/nbgrader_config.py"
 # JupyterLab in the course's language for everyone (each person can switch in Settings > Language).
 install -d -m 0755 "$venv/share/jupyter/lab/settings"
-printf '{"@jupyterlab/translation-extension:plugin": {"locale": "%s"}}\n' "$HUB_LOCALE" \
-  > "$venv/share/jupyter/lab/settings/overrides.json"
+# No news pop-up asking every student to fetch Jupyter's news from the internet.
+printf '{"@jupyterlab/translation-extension:plugin": {"locale": "%s"},\n "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}\n' \
+  "$HUB_LOCALE" > "$venv/share/jupyter/lab/settings/overrides.json"
 chmod -R a+rX "$venv"
+# A terminal in JupyterLab is a login shell (bash -l), and Debian's /etc/profile sets PATH anew,
+# dropping the hub's: the kit's venv goes first again for the course's members, so that `pytest
+# autograder/` and `nbgrader` in a terminal are the kit's (found by the hub's test:
+# "pytest: command not found").
+cat > /etc/profile.d/mnist-tasks.sh <<PROFILE
+# The mnist-tasks course (written by deploy/jupyterhub/setup.sh): its environment first on PATH.
+if id -nG 2>/dev/null | grep -qw -e mnist-students -e mnist-staff; then
+  case ":\$PATH:" in *":$venv/bin:"*) ;; *) PATH="$venv/bin:\$PATH" ;; esac
+fi
+PROFILE
+chmod 0644 /etc/profile.d/mnist-tasks.sh
 
 # 3. MNIST, read-only for everyone.
 install -m 0644 -o root -g root "$MNIST_NPZ" "$PREFIX/data/mnist.npz"

@@ -12,7 +12,9 @@
 #      "Cannot find module 'commander'", seen beside NodeSource's Node 20).
 #   2. The kit for everyone: a virtual environment in $PREFIX/venv with the kit and its
 #      instructor's extra, JupyterHub, JupyterLab's Japanese language pack; its `python3` kernel;
-#      its nbgrader config (course id, exchange, mnist_kit/exchange.py's closed exchange).
+#      its nbgrader config (course id, exchange, mnist_kit/exchange.py's closed exchange);
+#      /etc/profile.d/mnist-tasks.sh, which keeps that venv first on the PATH of a JupyterLab
+#      terminal (a login shell) for the course's members.
 #   3. MNIST read-only in $PREFIX/data/mnist.npz (root's, 0644).
 #   4. Groups: mnist-staff (the instructor; the hub's admins) and mnist-students. Every course
 #      member's home 0700: nbgrader keeps each student's submissions, and the secrets that fetch

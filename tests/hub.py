@@ -18,7 +18,6 @@ missing piece fails the test, elsewhere it is skipped with the reason.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import secrets
@@ -169,7 +168,6 @@ class Person:
         self._commands = 0
         self._terminal_open = False
         self._logged_in = False
-        self.stderr: list[str] = []   # the last notebook run's stderr outputs
 
     # -- the hub and JupyterLab ------------------------------------------------------------
     def log_in(self) -> None:
@@ -300,10 +298,6 @@ class Person:
               source: cell.querySelector('.jp-InputArea-editor').textContent,
               // textContent: JupyterLab does not lay out cells out of view, whose innerText is empty
               output: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent).join('\\n')}))""")
-        # What a person would see in red: a cell's stderr (tracebacks included).
-        self.stderr = page.evaluate("""() => [...document.querySelectorAll(
-            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
-            .map(output => output.textContent)""")
         graded = {}
         for cell in outputs:
             if "grade_cell(" in cell["source"]:
@@ -327,10 +321,3 @@ class Person:
         """The code cell that grades ``task`` in the notebook on screen."""
         return (self.page.locator(".jp-NotebookPanel:visible .jp-CodeCell")
                 .filter(has_text=f'grade_cell("{task}"'))
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))

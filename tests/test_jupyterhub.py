@@ -21,12 +21,14 @@ CI runs as root; elsewhere the module is skipped. About 6 minutes with the hub's
 from __future__ import annotations
 
 import csv
+import grp
 import io
-import os
+import pwd
 import shutil
 import socket
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,9 +181,6 @@ def mode(path: Path) -> str:
 
 
 def owner(path: Path) -> tuple[str, str]:
-    import grp
-    import pwd
-
     info = path.stat()
     return pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name
 
@@ -276,31 +275,27 @@ def bob_submission() -> Path:
     return folder
 
 
-def attempts(term: Term) -> dict[str, tuple[list[str], Path]]:
-    """Each attempt as alice: the command, and what it tries to reach (which exists: root reads it)."""
-    bob = bob_submission()
-    return {
-        "list the exchange's inbound": (["ls", str(EXCHANGE / COURSE_ID / "inbound")], bob),
-        "read bob's submission by its name": (["cat", str(bob / "mnist_tasks" / "preprocessing.py")],
-                                              bob / "mnist_tasks" / "preprocessing.py"),
-        "read bob's submission secret": (["cat", str(bob / "submission_secret.txt")], bob / "submission_secret.txt"),
-        "list bob's home": (["ls", str(term.accounts[BOB].home)], term.accounts[BOB].home / "ps1"),
-        "list the course directory": (["ls", str(term.course)], term.course / "gradebook.db"),
-        "read the course secret": (["cat", str(term.course / ".mnist-hidden-secret")], term.course / ".mnist-hidden-secret"),
-        "read the gradebook": (["cat", str(term.course / "gradebook.db")], term.course / "gradebook.db"),
-        "list the released feedback": (["ls", str(EXCHANGE / COURSE_ID / "feedback")],
-                                       EXCHANGE / COURSE_ID / "feedback"),
-    }
-
-
-ATTEMPTS = ["list the exchange's inbound", "read bob's submission by its name", "read bob's submission secret",
-            "list bob's home", "list the course directory", "read the course secret", "read the gradebook",
-            "list the released feedback"]
+# Each attempt as alice: the command, and what it tries to reach (which exists: root reads it).
+ATTEMPTS: dict[str, Callable[[Term], tuple[list[str], Path]]] = {
+    "list the exchange's inbound": lambda term: (["ls", str(EXCHANGE / COURSE_ID / "inbound")], bob_submission()),
+    "read bob's submission by its name": lambda term: (
+        ["cat", str(bob_submission() / "mnist_tasks" / "preprocessing.py")],
+        bob_submission() / "mnist_tasks" / "preprocessing.py"),
+    "read bob's submission secret": lambda term: (["cat", str(bob_submission() / "submission_secret.txt")],
+                                                  bob_submission() / "submission_secret.txt"),
+    "list bob's home": lambda term: (["ls", str(term.accounts[BOB].home)], term.accounts[BOB].home / "ps1"),
+    "list the course directory": lambda term: (["ls", str(term.course)], term.course / "gradebook.db"),
+    "read the course secret": lambda term: (["cat", str(term.course / ".mnist-hidden-secret")],
+                                            term.course / ".mnist-hidden-secret"),
+    "read the gradebook": lambda term: (["cat", str(term.course / "gradebook.db")], term.course / "gradebook.db"),
+    "list the released feedback": lambda term: (["ls", str(EXCHANGE / COURSE_ID / "feedback")],
+                                                EXCHANGE / COURSE_ID / "feedback"),
+}
 
 
 @pytest.mark.parametrize("what", ATTEMPTS)
 def test_a_student_cannot_reach_what_is_not_hers(term, what):
-    command, target = attempts(term)[what]
+    command, target = ATTEMPTS[what](term)
     assert target.exists(), f"nothing to attack: {target}"
     completed = term.accounts[ALICE].run(*command)
     assert completed.returncode != 0 and "Permission denied" in completed.stderr, \
@@ -310,8 +305,8 @@ def test_a_student_cannot_reach_what_is_not_hers(term, what):
 def test_fetching_the_other_students_feedback_fetches_only_her_own(term):
     alice = term.accounts[ALICE]
     completed = alice.run("nbgrader", "fetch_feedback", "ps1", "--course", COURSE_ID, "--student", BOB)
-    fetched = sorted((alice.home / "ps1" / "feedback").rglob("*.html")) + \
-        sorted((alice.home / BOB).rglob("*.html") if (alice.home / BOB).exists() else [])
+    # Where a fetch of feedback lands: ./ps1/feedback, and a folder named for the student asked for.
+    fetched = sorted((alice.home / "ps1" / "feedback").rglob("*.html")) + sorted((alice.home / BOB).rglob("*.html"))
     bobs = (term.course / "feedback" / BOB / "ps1" / f"{NOTEBOOK}.html").read_bytes()
     assert fetched, completed.stderr
     assert all(path.read_bytes() != bobs for path in fetched), f"alice fetched bob's feedback: {completed.stderr[-1000:]}"

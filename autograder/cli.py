@@ -124,5 +124,18 @@ def _secret(args, course_secret):
     return course_secret.optional_for_course(course)
 
 
+def run() -> None:
+    """The ``mnist-grade`` command: ``main()``, then an exit that skips the interpreter's teardown
+    where TensorFlow was loaded. Its clean-up takes ~0.9 s on the 2-core machine and does nothing a
+    grading needs: by then every result is written, renamed into place and closed, and every
+    temporary folder and memo lock released by the ``with`` blocks that made them."""
+    code = main()
+    if "tensorflow" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

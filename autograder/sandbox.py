@@ -737,12 +737,16 @@ def _run_worker(package_parent, probes, workdir, limits, attempt, finished: dict
                     done = finished[talk.last]
                     changes = done.get("changes") or (done.get("compile") or {}).get("changes", [])
                     return _Tainted(done["tainted"], changes)
-            if source.reuses and talk.expected() is None and talk.current is None:
-                # Every probe is done: a kept worker now waits for the next request. Nothing may
-                # follow the last line (a stray line would be student code writing to the pipe).
+            if talk.expected() is None and talk.current is None:
+                # Every probe is done. Nothing may follow the last line (a stray line would be
+                # student code writing to the pipe). A kept worker now waits for the next request;
+                # a fresh one is killed rather than left to exit: nothing it does from here counts,
+                # and a Python with TensorFlow loaded takes ~0.9 s to tear itself down.
                 if buffer:
                     _kill_group(process)
                     return talk.forgery()
+                if not source.reuses:
+                    _kill_group(process)
                 done_all = True
                 return None
     finally:

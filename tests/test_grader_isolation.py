@@ -73,6 +73,22 @@ def test_a_lingering_child_process_is_killed(tmp_path, fork_server):
     assert not marker.exists(), "a process started by student code outlived its worker"
 
 
+def test_a_worker_that_has_reported_every_probe_is_killed_not_left_to_exit(tmp_path):
+    # Nothing a worker does after its last report counts, and a Python with TensorFlow loaded takes
+    # ~0.9 s to tear itself down: the grader kills it rather than wait. Here the student's atexit
+    # handler stands for a slow exit: 3 s, then a marker (a worker started from scratch, unboxed, so
+    # that the marker is reachable). Waited for, the handler would write it.
+    marker = tmp_path / "atexit-ran"
+    patched = submission(tmp_path, "preprocessing", "import atexit as _atexit\nimport pathlib as _pathlib\n"
+                         "import time as _time\n"
+                         f"_atexit.register(lambda: (_time.sleep(3), _pathlib.Path({str(marker)!r}).touch()))\n",
+                         "one_hot")
+    report = grade(patched, only=SUBJECTS, limits=FAST, secret=TEST_SECRET, sandbox="none")
+    assert report.score == report.max_score, [(r.name, r.message.en) for r in report.results if r.score < r.max_score]
+    time.sleep(4)
+    assert not marker.exists(), "the grader waited for the worker's own exit after its last report"
+
+
 def test_syntax_error_costs_only_that_module(tmp_path, fork_server):
     broken = submission(tmp_path, "training", "def choose_loss(one_hot_labels, from_logits)\n    return None\n", "choose_loss")
     report = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET)

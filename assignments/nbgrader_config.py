@@ -55,7 +55,7 @@ c.IsolatedGrades.timeout = 1800  # seconds for grading one notebook (the slowest
 # The student's work: these files of each submission survive autograde. Every other file of the
 # assignment (the notebook's locked cells, mnist_tasks/__init__.py, mnist_tasks/data.py,
 # pytest.ini) is restored from source/. One entry per file: nbgrader ignores directory entries.
-# tests/test_course.py checks this against mnist_kit.course.STUDENT_FILES.
+# tests/test_course.py checks this against mnist_course.assignments.STUDENT_FILES.
 _STUDENT_FILES = [
     "mnist_tasks/preprocessing.py",
     "mnist_tasks/models.py",
@@ -85,7 +85,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # --- From the LMS and back (docs/lms.md) -------------------------------------------------------
 # Import a Moodle or Canvas download with `nbgrader zip_collect ps1`, export with `nbgrader export`:
-# c.ZipCollectApp.extractor_plugin = "mnist_kit.lms.LMSExtractor"
-# c.ZipCollectApp.collector_plugin = "mnist_kit.lms.moodle.MoodleCollector"  # or mnist_kit.lms.canvas.CanvasCollector
+# c.ZipCollectApp.extractor_plugin = "mnist_course.lms.LMSExtractor"
+# c.ZipCollectApp.collector_plugin = "mnist_course.lms.moodle.MoodleCollector"  # or mnist_course.lms.canvas.CanvasCollector
 # c.MoodleCollector.timezone = "Asia/Tokyo"  # the worksheet's times carry no offset
-# c.ExportApp.plugin_class = "mnist_kit.lms.moodle.MoodleExporter"  # or mnist_kit.lms.canvas.CanvasExporter
+# c.ExportApp.plugin_class = "mnist_course.lms.moodle.MoodleExporter"  # or mnist_course.lms.canvas.CanvasExporter

@@ -7,7 +7,7 @@ give the same results (the grader is deterministic), so they are graded once.
 The key covers every ``mnist_tasks/*.py`` file's bytes, the tasks, the language, and the grader
 itself (every file of ``autograder`` and the variant table), so a changed submission or a changed
 grader is graded again. Used by ``IsolatedGrades`` (``nbgrader autograde``) and by the class-scale
-autograde (``mnist_kit.classgrade``), which fills the cache in parallel before nbgrader runs.
+autograde (``mnist_course.classgrade``), which fills the cache in parallel before nbgrader runs.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class GraderTimeout(GraderError):
 
 # Beside the text a person reads, each autograded grade cell carries the grader's results for its
 # tasks as data, under this MIME type: nbgrader scores the cell from its text/plain result and
-# ignores it; nbconvert's HTML shows text/plain; the class report (mnist_kit.report) reads it.
+# ignores it; nbconvert's HTML shows text/plain; the class report (mnist_course.report) reads it.
 CELL_RESULTS_MIME = "application/vnd.mnist-tasks.cell-results+json"
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from mnist_kit import classgrade, course  # noqa: E402
+from mnist_course import assignments, classgrade, course  # noqa: E402
 
 # (module file, right text, wrong text): mistakes students make, each a few points.
 MUTANTS = [
@@ -48,7 +48,7 @@ def package(kind: int, workspace: Path) -> Path | None:
     if choice == "stubs":
         return None
     target = workspace / f"package{kind}"
-    shutil.copytree(course.REFERENCE, target)
+    shutil.copytree(assignments.REFERENCE, target)
     edits = [] if choice == "reference" else MUTANTS[int(choice[6:])] if choice.startswith("mutant") else [BROKEN[choice]]
     for name, right, wrong in edits:
         path = target / name
@@ -99,16 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.sandbox:
             os.environ["MNIST_SANDBOX"] = args.sandbox   # the gradings' and nbgrader's mode
         # One student's whole course against mnist-grade, in the same run.
-        one = build(workspace / "one", course.ASSIGNMENTS[0].id, 0, workspace)
+        one = build(workspace / "one", assignments.ASSIGNMENTS[0].id, 0, workspace)
         # (with the course's secret, so that both grade the hidden checks)
-        grade_seconds = timed(lambda: subprocess.run([sys.executable, "-m", "autograder.cli", str(course.REPO / "solutions"),
+        grade_seconds = timed(lambda: subprocess.run([sys.executable, "-m", "autograder.cli", str(assignments.REPO / "solutions"),
                                                       "--course", str(one.root), "--json", str(workspace / "r.json")],
                                                      capture_output=True, check=True))
-        for assignment in course.ASSIGNMENTS[1:]:
+        for assignment in assignments.ASSIGNMENTS[1:]:
             one.release(assignment.id)
-        for assignment in course.ASSIGNMENTS:
-            one.submit("reference", assignment.id, package=course.REFERENCE)
-        course_seconds = timed(lambda: classgrade.autograde(one.root, [a.id for a in course.ASSIGNMENTS], workers=1,
+        for assignment in assignments.ASSIGNMENTS:
+            one.submit("reference", assignment.id, package=assignments.REFERENCE)
+        course_seconds = timed(lambda: classgrade.autograde(one.root, [a.id for a in assignments.ASSIGNMENTS], workers=1,
                                                              progress=False, log=lambda *a: None))
         print(f"one student's whole course (ps1-ps4): {course_seconds:.1f} s; mnist-grade solutions: {grade_seconds:.1f} s; "
               f"ratio {course_seconds / grade_seconds:.2f}", flush=True)

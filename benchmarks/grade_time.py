@@ -41,7 +41,7 @@ def main() -> int:
     warm_folder = Path(tempfile.mkdtemp(prefix="mnist-bench-memo-"))
 
     # As `./kit run` grades: every check, the hidden ones from the course's secret (made if missing).
-    subprocess.run([sys.executable, "-m", "mnist_kit.course", "secret", "--course", "assignments"], cwd=REPO,
+    subprocess.run([sys.executable, "-m", "mnist_course", "secret", "--course", "assignments"], cwd=REPO,
                    check=True, capture_output=True)
     def grade_once(mode: str, memo: str):
         with tempfile.TemporaryDirectory() as directory:

@@ -1,6 +1,6 @@
-"""Trusted support code of the mnist-tasks kit.
-
-Everything here is provided, never a student task: the MNIST loader, the table of the handouts'
-variants, the bilingual message helpers and the maintainers' tools (stub generation, demo).
-The grader relies on this package, so it must not import the student's ``mnist_tasks``.
+"""The foundation of the mnist-tasks kit: the bottom of its three layers (``mnist_course`` says
+which). Provided, never a student task: the MNIST loader (``data``), the table of the handouts'
+variants (``variants``), the process set-up of everything that trains (``runtime``) and the
+bilingual messages (``i18n``). The grader, the course's tools and the student package stand on it,
+so it imports none of them (``tests/unit/test_layers.py``).
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mnist_kit import course
+from mnist_course import assignments, course
 
 ASSIGNMENTS = ("ps1", "ps3")
 STUDENTS = ("reference", "stubs", "wrong", "tampered")
@@ -60,7 +60,7 @@ INJECTED = {"autograder/__init__.py": "", "autograder/__main__.py": FAKE_CLI, "a
 
 def wrong_package(directory: Path, tamper: bool = False) -> Path:
     package = directory / "mnist_tasks"
-    shutil.copytree(course.REFERENCE, package)
+    shutil.copytree(assignments.REFERENCE, package)
     for name, right, wrong in MISTAKES:
         path = package / name
         text = path.read_text(encoding="utf-8")
@@ -98,7 +98,7 @@ def build(workspace: Path):
     times = {}
     for assignment in ASSIGNMENTS:
         copy.release(assignment)
-        copy.submit("reference", assignment, package=course.REFERENCE)
+        copy.submit("reference", assignment, package=assignments.REFERENCE)
         copy.submit("stubs", assignment)
         copy.submit("wrong", assignment, package=wrong)
         copy.submit("tampered", assignment, package=tampered, edit_notebook=tamper_notebook,

@@ -1,4 +1,4 @@
-"""The class report (mnist_kit/report.py, ``mnist-course report``).
+"""The class report (mnist_course/report.py, ``mnist-course report``).
 
 - A small course made by hand (a gradebook through nbgrader's API, autograded notebooks holding
   CELL_RESULTS_MIME data): what is gathered from it, every kind of student who needs attention,
@@ -25,7 +25,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from autograder import cache
 from autograder import secret as course_secret
 from autograder.notebook import CELL_RESULTS_MIME
-from mnist_kit import course, report
+from mnist_course import assignments, course, report
 from tests.roundtrip import ASSIGNMENTS, STUDENTS
 
 # nbgrader's own add_submission trips these SQLAlchemy warnings; they are not ours to fix.
@@ -148,7 +148,7 @@ def by_hand(tmp_path, empty_gradebook) -> report.ClassReport:
 
 def test_each_student_of_a_course_made_by_hand(by_hand):
     (ps3,) = by_hand.assignments
-    assert ps3.id == "ps3" and ps3.max_score == 3 and ps3.title == course.BY_ID["ps3"].title
+    assert ps3.id == "ps3" and ps3.max_score == 3 and ps3.title == assignments.BY_ID["ps3"].title
     rows = {s.student: s for s in ps3.students}
     assert list(rows) == list(STUDENTS_BY_HAND)
     assert {name: s.status for name, s in rows.items()} == {
@@ -333,7 +333,7 @@ def test_the_student_who_never_handed_in_needs_attention_and_nobody_else(class_r
 
 def grade_cells(root: Path, assignment: str, student: str) -> list[dict]:
     """The CELL_RESULTS_MIME data of the student's autograded grade cells, read here independently."""
-    path = root / "autograded" / student / assignment / f"{course.BY_ID[assignment].notebook}.ipynb"
+    path = root / "autograded" / student / assignment / f"{assignments.BY_ID[assignment].notebook}.ipynb"
     return [output["data"][CELL_RESULTS_MIME] for cell in nbformat.read(path, as_version=4).cells
             for output in cell.get("outputs", []) if CELL_RESULTS_MIME in output.get("data", {})]
 

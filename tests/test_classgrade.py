@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_kit import classgrade, course
+from mnist_course import assignments, classgrade, course
 from tests.roundtrip import wrong_package
 
 pytestmark = pytest.mark.slow   # each test builds a course and grades several students for real
@@ -58,7 +58,7 @@ def wrong(tmp_path_factory):
 
 
 def test_parallel_autograde_records_what_sequential_nbgrader_autograde_records(tmp_path, wrong):
-    students = {"ref": course.REFERENCE, "stub": None, "wrong": wrong}
+    students = {"ref": assignments.REFERENCE, "stub": None, "wrong": wrong}
     sequential = build(tmp_path / "sequential", students)
     sequential.autograde("ps1")                                   # plain `nbgrader autograde ps1`
     parallel = build(tmp_path / "parallel", students)
@@ -76,7 +76,7 @@ def test_parallel_autograde_records_what_sequential_nbgrader_autograde_records(t
 
 
 def test_an_interrupted_run_skips_what_it_recorded_and_regrades_what_changed(tmp_path, wrong, capsys):
-    copy = build(tmp_path / "course", {"ref": course.REFERENCE, "wrong": wrong})
+    copy = build(tmp_path / "course", {"ref": assignments.REFERENCE, "wrong": wrong})
     first = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=True)
     assert {o.status for o in first} == {"graded"}
     shown = capsys.readouterr()   # the progress bar (stderr) and a line per student
@@ -85,17 +85,17 @@ def test_an_interrupted_run_skips_what_it_recorded_and_regrades_what_changed(tmp
     before = gradebook_rows(copy.root)
     again = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)
     assert {o.status for o in again} == {"skipped"} and gradebook_rows(copy.root) == before
-    copy.submit("wrong", "ps1", package=course.REFERENCE)       # the student fixed it and handed in again
+    copy.submit("wrong", "ps1", package=assignments.REFERENCE)       # the student fixed it and handed in again
     third = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)
     assert {o.submission.student: o.status for o in third} == {"ref": "skipped", "wrong": "graded"}
     assert next(o.score for o in third if o.submission.student == "wrong") == 10
 
 
 def test_a_killed_run_leaves_a_whole_gradebook_and_resumes(tmp_path, wrong):
-    copy = build(tmp_path / "course", {"a": course.REFERENCE, "b": wrong, "c": None})
+    copy = build(tmp_path / "course", {"a": assignments.REFERENCE, "b": wrong, "c": None})
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     # This run says its gradings are isolated already (--sandbox none); the resumed run boxes them.
-    command = [sys.executable, "-m", "mnist_kit.course", "autograde", "ps1", "--workers", "1", "--no-progress",
+    command = [sys.executable, "-m", "mnist_course", "autograde", "ps1", "--workers", "1", "--no-progress",
                "--course", str(copy.root), "--sandbox", "none"]
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            start_new_session=True)
@@ -113,18 +113,18 @@ def test_a_killed_run_leaves_a_whole_gradebook_and_resumes(tmp_path, wrong):
                          for path in (copy.root / "autograded" / student / "ps1").glob("*.ipynb"))
         mode = "サンドボックスなしで実行しました" if student in recorded else "サンドボックス (bubblewrap) の中で実行しました"
         assert mode in graded, student
-    reference = build(tmp_path / "reference", {"a": course.REFERENCE, "b": wrong, "c": None})
+    reference = build(tmp_path / "reference", {"a": assignments.REFERENCE, "b": wrong, "c": None})
     reference.autograde("ps1")
     assert gradebook_rows(copy.root) == gradebook_rows(reference.root)
 
 
 def test_a_submission_that_crashes_or_exits_at_import_gets_partial_credit_and_attention(tmp_path):
     package = tmp_path / "exits"
-    shutil.copytree(course.REFERENCE, package)
+    shutil.copytree(assignments.REFERENCE, package)
     training = package / "training.py"
     training.write_text("import sys\nsys.exit(1)\n" + training.read_text(encoding="utf-8"), encoding="utf-8")
     crashing = tmp_path / "crashes"
-    shutil.copytree(course.REFERENCE, crashing)
+    shutil.copytree(assignments.REFERENCE, crashing)
     plots = crashing / "plots.py"
     plots.write_text(plots.read_text(encoding="utf-8") + "\n\ndef plot_history(history):\n    import os\n"
                      "    os._exit(3)\n", encoding="utf-8")
@@ -175,7 +175,7 @@ def dask_cluster(tmp_path):
 def test_a_real_scheduler_and_two_workers_grade_three_students_and_survive_a_killed_worker(tmp_path, wrong,
                                                                                           dask_cluster):
     address, workers = dask_cluster
-    copy = build(tmp_path / "course", {"ref": course.REFERENCE, "stub": None, "wrong": wrong})
+    copy = build(tmp_path / "course", {"ref": assignments.REFERENCE, "stub": None, "wrong": wrong})
     from distributed import Client
 
     killed = []
@@ -257,7 +257,7 @@ def postgres(tmp_path):
 
 
 def test_the_same_run_against_a_postgresql_gradebook(tmp_path, wrong, postgres):
-    copy = build(tmp_path / "course", {"ref": course.REFERENCE, "wrong": wrong})
+    copy = build(tmp_path / "course", {"ref": assignments.REFERENCE, "wrong": wrong})
     copy.nbgrader("generate_assignment", "ps1", "--force", f"--CourseDirectory.db_url={postgres}")
     outcomes = classgrade.autograde(copy.root, ["ps1"], workers=2, db_url=postgres, progress=False)
     assert {o.submission.student: o.score for o in outcomes}["ref"] == 10

@@ -1,6 +1,6 @@
 """Google Colab: the notebooks' Colab block, the Drive folder, the zip to hand in, and a Colab-like run.
 
-Fast tests run ``mnist_kit.colab`` here with a stand-in ``google.colab`` (``drive.mount`` only)
+Fast tests run ``mnist_course.colab`` here with a stand-in ``google.colab`` (``drive.mount`` only)
 and a local git repository of this working tree as the course's repository.
 
 The slow test builds a fresh virtual environment the way Colab's image is
@@ -28,9 +28,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_kit import colab, course
+from mnist_course import assignments, colab, copies, course
 
-REPO = course.REPO
+REPO = assignments.REPO
 
 # The one stand-in: Drive needs a Google account. ``google.colab.files`` is absent on purpose.
 STAND_IN = {
@@ -100,40 +100,40 @@ def on_colab(tmp_path, monkeypatch, repository):
 
 
 def released_files(assignment_id: str) -> set[str]:
-    folder = course.COURSE / "source" / assignment_id
+    folder = assignments.COURSE / "source" / assignment_id
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts}
 
 
 # --- the notebooks' Colab block and last cells -----------------------------------------------------
 
-@pytest.mark.parametrize("assignment", course.ASSIGNMENTS, ids=lambda a: a.id)
+@pytest.mark.parametrize("assignment", assignments.ASSIGNMENTS, ids=lambda a: a.id)
 def test_each_notebook_starts_with_the_colab_block_and_ends_with_the_pack_cell(assignment):
-    notebook = nbformat.read(course.COURSE / "source" / assignment.id / f"{assignment.notebook}.ipynb", as_version=4)
+    notebook = nbformat.read(assignments.COURSE / "source" / assignment.id / f"{assignment.notebook}.ipynb", as_version=4)
     first = next(cell for cell in notebook.cells if cell.cell_type == "code")
-    assert first is course.setup_cell(notebook, assignment)
+    assert first is copies.setup_cell(notebook, assignment)
     assert first.metadata.nbgrader == {"grade": False, "grade_id": f"{assignment.id}_setup", "locked": True,
                                        "schema_version": 3, "solution": False, "task": False}
     assert first.source.split("\n", 1)[1].startswith(colab.colab_block(assignment.id))
     # autoreload is switched on after the block's chdir
     assert first.source.index("colab.work_in_drive(") < first.source.index("%autoreload 2")
-    assert notebook.cells[-1].source == f'# 提出用の zip を作る / make the zip to hand in (学生 ID を書く / write your student ID)\nfrom mnist_kit.colab import pack\nzip_path = pack("{assignment.id}", student="")'
+    assert notebook.cells[-1].source == f'# 提出用の zip を作る / make the zip to hand in (学生 ID を書く / write your student ID)\nfrom mnist_course.colab import pack\nzip_path = pack("{assignment.id}", student="")'
     assert notebook.cells[-1].cell_type == "code" and "nbgrader" not in notebook.cells[-1].metadata
     assert notebook.cells[-2].cell_type == "markdown" and "LMS" in notebook.cells[-2].source
 
 
 def test_check_reports_a_stale_colab_block_and_sync_restores_it(tmp_path):
-    shutil.copytree(course.COURSE / "source", tmp_path / "source")
+    shutil.copytree(assignments.COURSE / "source", tmp_path / "source")
     path = tmp_path / "source" / "ps3" / "ps3_two_layer.ipynb"
     notebook = nbformat.read(path, as_version=4)
-    setup = course.setup_cell(notebook, course.BY_ID["ps3"])
+    setup = copies.setup_cell(notebook, assignments.BY_ID["ps3"])
     setup.source = setup.source.replace(colab.REPOSITORY, "https://github.com/someone/else")
     notebook.cells = notebook.cells[:-1]
     nbformat.write(notebook, path)
-    assert course.out_of_sync(tmp_path) == ["ps3/ps3_two_layer.ipynb: its Colab cells differ from mnist_kit/colab.py"]
-    course.sync(tmp_path)
-    assert course.out_of_sync(tmp_path) == []
-    assert path.read_bytes() == (course.COURSE / "source" / "ps3" / "ps3_two_layer.ipynb").read_bytes()
+    assert copies.out_of_sync(tmp_path) == ["ps3/ps3_two_layer.ipynb: its Colab cells differ from mnist_course/colab.py"]
+    copies.sync(tmp_path)
+    assert copies.out_of_sync(tmp_path) == []
+    assert path.read_bytes() == (assignments.COURSE / "source" / "ps3" / "ps3_two_layer.ipynb").read_bytes()
 
 
 def block_run(code: str, *python_options: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -157,13 +157,13 @@ def test_the_colab_block_does_nothing_off_colab(tmp_path):
 
 def test_readme_links_open_each_notebook_in_colab_from_the_repository():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for assignment in course.ASSIGNMENTS:
+    for assignment in assignments.ASSIGNMENTS:
         url = colab.open_in_colab_url(assignment.id)
         assert url == (f"https://colab.research.google.com/github/mnist-tasks/mnist-tasks/blob/main/assignments/"
                        f"source/{assignment.id}/{assignment.notebook}.ipynb")
         assert f"]({url})" in readme, f"README has no Open in Colab link for {assignment.id}: {url}"
         assert (REPO / url.split("/blob/main/")[1]).is_file()
-    assert readme.count("https://colab.research.google.com/github/") == len(course.ASSIGNMENTS)
+    assert readme.count("https://colab.research.google.com/github/") == len(assignments.ASSIGNMENTS)
     assert colab.REPOSITORY in readme
 
 
@@ -175,7 +175,7 @@ def test_work_in_drive_makes_the_folder_then_never_overwrites_the_students_files
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert files == released_files("ps1")
     for relative in files:
-        assert (folder / relative).read_bytes() == (course.COURSE / "source" / "ps1" / relative).read_bytes()
+        assert (folder / relative).read_bytes() == (assignments.COURSE / "source" / "ps1" / relative).read_bytes()
     said = capsys.readouterr().out
     assert "Mounted at" in said and f"working folder: {folder}" in said and "作成しました" in said
 
@@ -199,10 +199,10 @@ def test_work_in_drive_makes_the_folder_then_never_overwrites_the_students_files
 def test_the_next_assignment_starts_from_the_previous_assignments_files(on_colab, capsys):
     previous = on_colab / "ps1" / "mnist_tasks"
     previous.mkdir(parents=True)
-    for name in course.STUDENT_FILES:
+    for name in assignments.STUDENT_FILES:
         (previous / name).write_text(f"# ps1 {name}\n", encoding="utf-8")
     folder = colab.work_in_drive("ps2")
-    for name in course.STUDENT_FILES:
+    for name in assignments.STUDENT_FILES:
         assert (folder / "mnist_tasks" / name).read_text(encoding="utf-8") == f"# ps1 {name}\n"
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert files == released_files("ps2")
@@ -212,7 +212,7 @@ def test_the_next_assignment_starts_from_the_previous_assignments_files(on_colab
     (on_colab / "ps3").mkdir()
     colab.work_in_drive("ps3")
     assert (on_colab / "ps3" / "mnist_tasks" / "models.py").read_bytes() == \
-        (course.COURSE / "source" / "ps3" / "mnist_tasks" / "models.py").read_bytes()
+        (assignments.COURSE / "source" / "ps3" / "mnist_tasks" / "models.py").read_bytes()
 
 
 def test_work_in_drive_lets_ipython_7_load_autoreload(on_colab, monkeypatch):
@@ -233,10 +233,10 @@ def test_work_in_drive_lets_ipython_7_load_autoreload(on_colab, monkeypatch):
 
 def assignment_folder(where: Path, assignment_id: str = "ps1") -> Path:
     folder = where / assignment_id
-    shutil.copytree(course.COURSE / "source" / assignment_id, folder,
+    shutil.copytree(assignments.COURSE / "source" / assignment_id, folder,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for name in course.STUDENT_FILES:
-        shutil.copy(course.REFERENCE / name, folder / "mnist_tasks" / name)
+    for name in assignments.STUDENT_FILES:
+        shutil.copy(assignments.REFERENCE / name, folder / "mnist_tasks" / name)
     (folder / "mnist_tasks" / "__pycache__").mkdir()
     (folder / "mnist_tasks" / "__pycache__" / "x.cpython-313.pyc").write_bytes(b"\0")
     (folder / ".ipynb_checkpoints").mkdir()
@@ -245,9 +245,9 @@ def assignment_folder(where: Path, assignment_id: str = "ps1") -> Path:
     return folder
 
 
-def expected_members(assignment: course.Assignment) -> set[str]:
+def expected_members(assignment: assignments.Assignment) -> set[str]:
     return {f"{assignment.id}/{assignment.notebook}.ipynb",
-            *(f"{assignment.id}/mnist_tasks/{p.name}" for p in course.STUBS.glob("*.py"))}
+            *(f"{assignment.id}/mnist_tasks/{p.name}" for p in assignments.STUBS.glob("*.py"))}
 
 
 def test_pack_zips_the_notebook_and_the_package_off_colab_from_the_current_folder(tmp_path, monkeypatch, capsys):
@@ -256,8 +256,8 @@ def test_pack_zips_the_notebook_and_the_package_off_colab_from_the_current_folde
     path = colab.pack("ps1", student="s001")
     assert path == tmp_path / "ps1_s001.zip"
     with zipfile.ZipFile(path) as archive:
-        assert set(archive.namelist()) == expected_members(course.BY_ID["ps1"])
-        assert archive.read("ps1/mnist_tasks/models.py") == (course.REFERENCE / "models.py").read_bytes()
+        assert set(archive.namelist()) == expected_members(assignments.BY_ID["ps1"])
+        assert archive.read("ps1/mnist_tasks/models.py") == (assignments.REFERENCE / "models.py").read_bytes()
     assert str(path) in capsys.readouterr().out
     assert not list(tmp_path.glob("*.part"))
 
@@ -284,7 +284,7 @@ def test_pack_on_colab_packs_the_drive_folder_and_copes_without_files_download(o
     assert path == on_colab / "ps1_s001.zip" and path.is_file()
     assert "could not start the download" in capsys.readouterr().out   # no google.colab.files here
     with zipfile.ZipFile(path) as archive:
-        assert set(archive.namelist()) == expected_members(course.BY_ID["ps1"])
+        assert set(archive.namelist()) == expected_members(assignments.BY_ID["ps1"])
     assert folder.is_dir()
 
 
@@ -295,7 +295,7 @@ def import_with_zip_collect(tmp_path: Path, packed: Path) -> Path:
     from nbgrader.api import Gradebook
 
     root = tmp_path / "instructor"
-    shutil.copytree(course.COURSE / "source" / "ps1", root / "release" / "ps1",
+    shutil.copytree(assignments.COURSE / "source" / "ps1", root / "release" / "ps1",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'colab-test'\n"
                                              "c.MoodleCollector.timezone = 'Asia/Tokyo'\n")
@@ -324,9 +324,9 @@ def test_the_packed_zip_imports_with_zip_collect_and_the_moodle_collector(tmp_pa
     packed = colab.pack("ps1", student="s001")
     submitted = import_with_zip_collect(tmp_path, packed)
     files = {p.relative_to(submitted).as_posix() for p in submitted.rglob("*") if p.is_file()}
-    assert files == {m.removeprefix("ps1/") for m in expected_members(course.BY_ID["ps1"])} | {"timestamp.txt"}
-    for name in course.STUDENT_FILES:
-        assert (submitted / "mnist_tasks" / name).read_bytes() == (course.REFERENCE / name).read_bytes()
+    assert files == {m.removeprefix("ps1/") for m in expected_members(assignments.BY_ID["ps1"])} | {"timestamp.txt"}
+    for name in assignments.STUDENT_FILES:
+        assert (submitted / "mnist_tasks" / name).read_bytes() == (assignments.REFERENCE / name).read_bytes()
 
 
 # --- a Colab-like environment, the real notebook under nbclient --------------------------------------
@@ -415,9 +415,9 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
         assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
         return nbformat.read(target, as_version=4), elapsed, done.stderr
 
-    assignment = course.BY_ID["ps1"]
-    real = nbformat.read(course.COURSE / "source" / "ps1" / f"{assignment.notebook}.ipynb", as_version=4)
-    setup_index = real.cells.index(course.setup_cell(real, assignment))
+    assignment = assignments.BY_ID["ps1"]
+    real = nbformat.read(assignments.COURSE / "source" / "ps1" / f"{assignment.notebook}.ipynb", as_version=4)
+    setup_index = real.cells.index(copies.setup_cell(real, assignment))
     probe = nbformat.v4.new_code_cell("import os, sys, mnist_tasks, mnist_kit\n"
                                       "print(os.getcwd()); print(mnist_tasks.__file__); print(mnist_kit.__file__)\n"
                                       "print(sorted(get_ipython().extension_manager.loaded))")
@@ -440,16 +440,16 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     assert files == released_files("ps1")
 
     # 2. The student's work in Drive; a runtime reset (new kernel); the whole notebook, pack cell filled in.
-    for name in course.STUDENT_FILES:
-        shutil.copy(course.REFERENCE / name, folder / "mnist_tasks" / name)
+    for name in assignments.STUDENT_FILES:
+        shutil.copy(assignments.REFERENCE / name, folder / "mnist_tasks" / name)
     whole = nbformat.from_dict(json.loads(json.dumps(real)))
     assert whole.cells[-1].source.endswith('zip_path = pack("ps1", student="")')
     whole.cells[-1].source = whole.cells[-1].source.replace('student=""', 'student="s001"')
     executed, elapsed, _ = run(whole, "whole")
     print(f"the whole notebook after a runtime reset: {elapsed:.0f} s")
     assert "all files are there" in outputs_text(executed.cells[setup_index])
-    for name in course.STUDENT_FILES:
-        assert (folder / "mnist_tasks" / name).read_bytes() == (course.REFERENCE / name).read_bytes()
+    for name in assignments.STUDENT_FILES:
+        assert (folder / "mnist_tasks" / name).read_bytes() == (assignments.REFERENCE / name).read_bytes()
     graded = 0
     for cell in executed.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -481,8 +481,8 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     with zipfile.ZipFile(packed) as archive:
         assert set(archive.namelist()) == expected_members(assignment)
     submitted = import_with_zip_collect(tmp_path, packed)
-    for name in course.STUDENT_FILES:
-        assert (submitted / "mnist_tasks" / name).read_bytes() == (course.REFERENCE / name).read_bytes()
+    for name in assignments.STUDENT_FILES:
+        assert (submitted / "mnist_tasks" / name).read_bytes() == (assignments.REFERENCE / name).read_bytes()
     assert (submitted / f"{assignment.notebook}.ipynb").is_file()
 
     # 5. The course itself: release, zip_collect the same download, autograde, export: full marks.
@@ -494,8 +494,8 @@ def test_the_ps1_notebook_in_a_colab_like_environment(tmp_path, repository, mnis
     downloaded = copy.root / "downloaded" / "ps1"
     shutil.copytree(tmp_path / "instructor" / "downloaded" / "ps1" / "archive", downloaded / "archive")
     shutil.copy(tmp_path / "instructor" / "downloaded" / "ps1" / "roster.csv", downloaded / "roster.csv")
-    copy.nbgrader("zip_collect", "ps1", "--extractor=mnist_kit.lms.LMSExtractor",
-                  "--collector=mnist_kit.lms.moodle.MoodleCollector")
+    copy.nbgrader("zip_collect", "ps1", "--extractor=mnist_course.lms.LMSExtractor",
+                  "--collector=mnist_course.lms.moodle.MoodleCollector")
     copy.autograde("ps1", "s001")
     rows = [row for row in copy.export() if row["student_id"] == "s001" and row["assignment"] == "ps1"]
     print(f"instructor: release, zip_collect, autograde, export: {time.perf_counter() - began:.0f} s;"

@@ -21,13 +21,13 @@ from autograder.grade import subjects
 from autograder.notebook import Request, requested
 from autograder.protocol import subject_of_item
 from autograder.secret import SECRET_FILE, CourseSecret
-from mnist_kit import course
+from mnist_course import assignments, copies, course
 
 GRADE_SOURCE = re.compile(r"# 採点 / grading: [^\n]+\nfrom autograder\.notebook import grade_cell\n"
                           r"grade_cell\((\"[A-Za-z0-9_-]+\", )+points=\d+(\.\d+)?\)")
 
 
-def notebook_of(assignment: course.Assignment, root: Path = course.COURSE / "source") -> nbformat.NotebookNode:
+def notebook_of(assignment: assignments.Assignment, root: Path = assignments.COURSE / "source") -> nbformat.NotebookNode:
     return nbformat.read(root / assignment.id / f"{assignment.notebook}.ipynb", as_version=4)
 
 
@@ -38,35 +38,35 @@ def grade_cells(notebook):
 def load_config() -> dict:
     from traitlets.config.loader import PyFileConfigLoader
 
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course.COURSE)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(assignments.COURSE)).load_config()
 
 
 # --- the course's files ------------------------------------------------------------------------
 
 def test_assignment_copies_of_the_student_package_are_in_sync():
-    assert course.out_of_sync() == [], "run `python -m mnist_kit.course sync` after changing mnist_tasks/"
+    assert copies.out_of_sync() == [], "run `mnist-course sync` after changing mnist_tasks/"
 
 
 def test_check_command_reports_a_stale_copy(tmp_path):
-    shutil.copytree(course.COURSE / "source", tmp_path / "source")
-    assert course.out_of_sync(tmp_path) == []
+    shutil.copytree(assignments.COURSE / "source", tmp_path / "source")
+    assert copies.out_of_sync(tmp_path) == []
     (tmp_path / "source" / "ps2" / "mnist_tasks" / "models.py").write_text("# edited\n", encoding="utf-8")
     (tmp_path / "source" / "ps3" / "mnist_tasks" / "extra.py").write_text("", encoding="utf-8")
-    assert course.out_of_sync(tmp_path) == ["ps2/mnist_tasks/models.py: differs from mnist_tasks/",
+    assert copies.out_of_sync(tmp_path) == ["ps2/mnist_tasks/models.py: differs from mnist_tasks/",
                                             "ps3/mnist_tasks/extra.py: not in mnist_tasks/ (extra file)"]
-    course.sync(tmp_path)
-    assert course.out_of_sync(tmp_path) == []
+    copies.sync(tmp_path)
+    assert copies.out_of_sync(tmp_path) == []
 
 
 def test_the_student_files_survive_autograde_file_by_file():
     config = load_config()
     excluded = dict(config.Autograde.exclude_overwriting)
-    assert excluded == course.exclude_overwriting()
+    assert excluded == assignments.exclude_overwriting()
     for assignment, files in excluded.items():
         for relative in files:
-            assert (course.COURSE / "source" / assignment / relative).is_file(), relative
+            assert (assignments.COURSE / "source" / assignment / relative).is_file(), relative
     # Only the task modules: the provided ones are restored from source.
-    assert set(course.STUDENT_FILES) == {"preprocessing.py", "models.py", "training.py", "plots.py"}
+    assert set(assignments.STUDENT_FILES) == {"preprocessing.py", "models.py", "training.py", "plots.py"}
 
 
 def test_autograde_scores_grade_cells_with_the_isolated_grader_and_runs_no_kernel(monkeypatch):
@@ -95,11 +95,11 @@ def test_nbgrader_finds_alembic_without_an_activated_environment(monkeypatch):
 
 
 def test_every_grader_subject_is_graded_in_exactly_one_assignment():
-    graded = [subject_of_item(item) for assignment in course.ASSIGNMENTS for item in assignment.subjects]
+    graded = [subject_of_item(item) for assignment in assignments.ASSIGNMENTS for item in assignment.subjects]
     assert sorted(graded) == sorted(subjects())
 
 
-@pytest.mark.parametrize("assignment", course.ASSIGNMENTS, ids=lambda a: a.id)
+@pytest.mark.parametrize("assignment", assignments.ASSIGNMENTS, ids=lambda a: a.id)
 def test_notebook_grade_cells_call_the_grader_for_the_assignments_tasks(assignment):
     notebook = notebook_of(assignment)
     nbformat.validate(notebook)
@@ -123,14 +123,14 @@ def test_notebook_grade_cells_call_the_grader_for_the_assignments_tasks(assignme
 
 
 def test_experiments_default_to_the_small_budget():
-    for assignment in course.ASSIGNMENTS:
+    for assignment in assignments.ASSIGNMENTS:
         source = "\n".join(cell.source for cell in notebook_of(assignment).cells)
         assert "FULL = True" not in source.replace("`FULL = True`", "")
         if "FULL" in source:
             assert "GRADING = bool(os.environ.get(\"NBGRADER_EXECUTION\"))\nif GRADING:\n    FULL = False" in source
 
 
-SEEDS = course.REPO.parent / "shared" / "seeds"   # the course's handouts, 000_….txt to 004_….txt
+SEEDS = assignments.REPO.parent / "shared" / "seeds"   # the course's handouts, 000_….txt to 004_….txt
 
 
 def handout(number: str) -> str:
@@ -143,7 +143,7 @@ def handout(number: str) -> str:
 def test_a_quoted_handout_heading_is_in_the_handout_cited():
     # e.g. 001 §8「訓練データの例」: the quoted words must be in handout 001, not in another one.
     quoted = 0
-    for assignment in course.ASSIGNMENTS:
+    for assignment in assignments.ASSIGNMENTS:
         source = "\n".join(cell.source for cell in notebook_of(assignment).cells)
         for number, words in re.findall(r"\b(\d{3})(?: §\d+)?「([^」]+)」", source):
             assert words in handout(number), f"{assignment.id}: 「{words}」 is not in handout {number}"
@@ -160,7 +160,7 @@ HANDOUT_FIGURES = {
 
 @pytest.mark.parametrize("assignment_id", sorted(HANDOUT_FIGURES))
 def test_the_handouts_experiments_stand_beside_the_handouts_numbers(assignment_id):
-    source = "\n".join(cell.source for cell in notebook_of(course.BY_ID[assignment_id]).cells if cell.cell_type == "code")
+    source = "\n".join(cell.source for cell in notebook_of(assignments.BY_ID[assignment_id]).cells if cell.cell_type == "code")
     for number, figures in HANDOUT_FIGURES[assignment_id].items():
         for figure in figures:
             assert figure in handout(number), f"{figure} is not in handout {number}"
@@ -168,7 +168,7 @@ def test_the_handouts_experiments_stand_beside_the_handouts_numbers(assignment_i
 
 
 def test_course_points():
-    totals = {a.id: sum(c.metadata.nbgrader.points for c in grade_cells(notebook_of(a))) for a in course.ASSIGNMENTS}
+    totals = {a.id: sum(c.metadata.nbgrader.points for c in grade_cells(notebook_of(a))) for a in assignments.ASSIGNMENTS}
     assert totals == {"ps1": 10, "ps2": 20, "ps3": 10, "ps4": 10}
 
 
@@ -177,7 +177,7 @@ def test_course_points():
 def solution_lines() -> set[str]:
     """Distinctive lines of the reference's solution regions."""
     lines = set()
-    for path in course.REFERENCE.glob("*.py"):
+    for path in assignments.REFERENCE.glob("*.py"):
         inside = False
         for line in path.read_text(encoding="utf-8").splitlines():
             stripped = line.strip()
@@ -211,10 +211,10 @@ def release_problems(release: Path, secret: str = "") -> list[str]:
                          "BEGIN MARK SCHEME", *([secret] if secret else []))
     problems += [f"{path.relative_to(release)}: the course secret's file" for path in release.rglob(SECRET_FILE)]
     solutions = solution_lines()
-    stubs = {path.name: path.read_text(encoding="utf-8") for path in course.STUBS.glob("*.py")}
-    if sorted(p.name for p in release.iterdir()) != [a.id for a in course.ASSIGNMENTS]:
+    stubs = {path.name: path.read_text(encoding="utf-8") for path in assignments.STUBS.glob("*.py")}
+    if sorted(p.name for p in release.iterdir()) != [a.id for a in assignments.ASSIGNMENTS]:
         problems.append(f"assignments: {sorted(p.name for p in release.iterdir())}")
-    for assignment in course.ASSIGNMENTS:
+    for assignment in assignments.ASSIGNMENTS:
         folder = release / assignment.id
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         expected = sorted([f"{assignment.notebook}.ipynb", "pytest.ini", "autograder/test_self_check.py",
@@ -259,7 +259,7 @@ def test_release_scan_finds_no_solution_code_and_no_hidden_checks(released_cours
 def test_release_scan_catches_a_leak(release, tmp_path):
     poisoned = tmp_path / "release"
     shutil.copytree(release, poisoned)
-    shutil.copy(course.REFERENCE / "preprocessing.py", poisoned / "ps1" / "mnist_tasks" / "preprocessing.py")
+    shutil.copy(assignments.REFERENCE / "preprocessing.py", poisoned / "ps1" / "mnist_tasks" / "preprocessing.py")
     path = poisoned / "ps4" / "ps4_cnn.ipynb"
     notebook = nbformat.read(path, as_version=4)
     grade_cells(notebook)[0].source += "\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS"
@@ -296,7 +296,7 @@ def kernel_like_run(directory: Path, code: str, **env) -> subprocess.CompletedPr
 
 @pytest.mark.command
 def test_grade_cell_in_a_students_kernel_grades_the_folder_quietly(tmp_path):
-    shutil.copytree(course.REFERENCE, tmp_path / "mnist_tasks")
+    shutil.copytree(assignments.REFERENCE, tmp_path / "mnist_tasks")
     code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
     completed = kernel_like_run(tmp_path, code)
     assert completed.stderr == ""   # nbgrader scores a grade cell with any stderr 0
@@ -334,13 +334,13 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     from nbgrader.utils import determine_grade
 
     wrong = tmp_path / "wrong"
-    shutil.copytree(course.REFERENCE, wrong / "mnist_tasks")
+    shutil.copytree(assignments.REFERENCE, wrong / "mnist_tasks")
     path = wrong / "mnist_tasks" / "preprocessing.py"
     text = path.read_text(encoding="utf-8")
     assert "dtype=np.float32)\n    encoded[" in text
     path.write_text(text.replace("dtype=np.float32)\n    encoded[", "dtype=np.float64)\n    encoded["), encoding="utf-8")
     stubs = tmp_path / "stubs"
-    shutil.copytree(course.STUBS, stubs / "mnist_tasks")
+    shutil.copytree(assignments.STUBS, stubs / "mnist_tasks")
 
     from traitlets import TraitError
     from traitlets.config import Config
@@ -388,15 +388,15 @@ def self_check(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
 def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_path):
     copy = course.CourseCopy(tmp_path / "course")
     folder = copy.release("ps1")                                  # as nbgrader generate_assignment makes it
-    for name in course.STUDENT_FILES:
-        shutil.copy(course.REFERENCE / name, folder / "mnist_tasks" / name)
+    for name in assignments.STUDENT_FILES:
+        shutil.copy(assignments.REFERENCE / name, folder / "mnist_tasks" / name)
     completed = self_check(folder, "--lang", "en")
     assert completed.returncode == 0, completed.stdout[-3000:]
     last = completed.stdout.strip().splitlines()[-1]
     # This assignment's tasks only, with the notebook's points (ps1's grade cells: 10).
     assert "score: 10 / 10 points" in last and "public checks passed" in last, last
     # -k NAME: exactly that task's checks; a failure shows the grader's verdict, not introspection.
-    shutil.copy(course.STUBS / "preprocessing.py", folder / "mnist_tasks" / "preprocessing.py")
+    shutil.copy(assignments.STUBS / "preprocessing.py", folder / "mnist_tasks" / "preprocessing.py")
     completed = self_check(folder, "-k", "one_hot", "-v", "--lang", "en")
     ids = [line.split("[")[1].split("]")[0] for line in completed.stdout.splitlines() if "::test_check[" in line
            and ("PASSED" in line or "FAILED" in line)]
@@ -408,7 +408,7 @@ def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_p
 
 @pytest.mark.slow      # nbgrader generate_assignment: ~10 s each
 @pytest.mark.command
-@pytest.mark.parametrize("assignment", [a.id for a in course.ASSIGNMENTS[1:]])
+@pytest.mark.parametrize("assignment", [a.id for a in assignments.ASSIGNMENTS[1:]])
 def test_self_check_collects_each_released_assignments_own_tasks(tmp_path, assignment):
     copy = course.CourseCopy(tmp_path / "course")
     folder = copy.release(assignment)
@@ -416,7 +416,7 @@ def test_self_check_collects_each_released_assignments_own_tasks(tmp_path, assig
     assert completed.returncode == 0, completed.stdout[-2000:]
     tasks = {line.split("[")[1].split(":")[0].replace("_", " ") if line.split("[")[1].startswith("variant_")
              else line.split("[")[1].split(":")[0] for line in completed.stdout.splitlines() if "::test_check[" in line}
-    expected = {subject_of_item(item) for item in course.BY_ID[assignment].subjects}
+    expected = {subject_of_item(item) for item in assignments.BY_ID[assignment].subjects}
     assert tasks == expected
 
 
@@ -425,7 +425,7 @@ def test_self_check_collects_each_released_assignments_own_tasks(tmp_path, assig
 def test_a_command_needing_the_instructor_extra_says_so_in_one_line_without_it(tmp_path, blocked):
     # An install without the extra, as Python sees it: importing the blocked module raises the
     # ModuleNotFoundError a missing package raises.
-    program = (f"import sys; sys.modules[{blocked!r}] = None; from mnist_kit.course import main; "
+    program = (f"import sys; sys.modules[{blocked!r}] = None; from mnist_course.course import main; "
                f"sys.exit(main(['autograde', 'ps1', '--course', {str(tmp_path)!r}]))")
     completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
                                cwd=tmp_path)

@@ -2,7 +2,7 @@
 
 generate_assignment → four students hand in → autograde → generate_feedback → export (CSV), for
 ps1 (preprocessing: no grader training) and ps3 (a trained model, early stopping, three plots).
-ps2 and ps4 run the same machinery with more training; `python -m mnist_kit.course dry-run`
+ps2 and ps4 run the same machinery with more training; `mnist-course dry-run`
 autogrades the whole course for one student.
 
 The four students:
@@ -25,7 +25,7 @@ import pytest
 
 from autograder.notebook import CELL_RESULTS_MIME
 from autograder.protocol import subject_of_item
-from mnist_kit import course
+from mnist_course import assignments, course
 from tests.browser import LINES_IN_VIEW
 from tests.conftest import REPO
 from tests.roundtrip import ASSIGNMENTS, STUDENTS, WRONG_EXPECTED
@@ -33,14 +33,14 @@ from tests.roundtrip import ASSIGNMENTS, STUDENTS, WRONG_EXPECTED
 def cell_scores(copy: course.CourseCopy, assignment: str, student: str) -> dict[str, float]:
     from nbgrader.api import Gradebook
 
-    notebook = course.BY_ID[assignment].notebook
+    notebook = assignments.BY_ID[assignment].notebook
     with Gradebook(f"sqlite:///{copy.root / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission_notebook(notebook, assignment, student)
         return {grade.name: (grade.score, grade.max_score) for grade in submission.grades}
 
 
 def autograded(copy: course.CourseCopy, assignment: str, student: str) -> dict:
-    path = copy.root / "autograded" / student / assignment / f"{course.BY_ID[assignment].notebook}.ipynb"
+    path = copy.root / "autograded" / student / assignment / f"{assignments.BY_ID[assignment].notebook}.ipynb"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -124,7 +124,7 @@ def test_feedback_for_every_student(roundtrip):
     copy, _, _ = roundtrip
     for assignment in ASSIGNMENTS:
         for student in STUDENTS:
-            html = copy.root / "feedback" / student / assignment / f"{course.BY_ID[assignment].notebook}.html"
+            html = copy.root / "feedback" / student / assignment / f"{assignments.BY_ID[assignment].notebook}.html"
             text = html.read_text(encoding="utf-8")
             assert "チェック" in text and "この問題" in text
             # The student's own files come back; the instructor's source does not leak into them.
@@ -169,7 +169,7 @@ def test_every_failed_checks_reason_is_in_view_in_the_feedback_page(roundtrip, t
     from tests.browser import measure, screenshot
 
     copy, _, _ = roundtrip
-    page = copy.root / "feedback" / "wrong" / "ps3" / f"{course.BY_ID['ps3'].notebook}.html"
+    page = copy.root / "feedback" / "wrong" / "ps3" / f"{assignments.BY_ID['ps3'].notebook}.html"
     found = measure(page, MEASURE_OUTPUT_BOXES, width=1024)
     screenshot(page, tmp_path / "feedback.png", width=1024)   # kept in pytest's tmp dir for a person to look at
     boxes = found["boxes"]

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 def run_demo(*arguments):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "mnist_kit.demo", "--lang", "en", *arguments],
+    return subprocess.run([sys.executable, "-m", "mnist_course.demo", "--lang", "en", *arguments],
                           capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from autograder.notebook import CELL_RESULTS_MIME
-from mnist_kit import course
+from mnist_course import assignments
 from tests.browser import LINES_IN_VIEW, stop
 from tests.roundtrip import WRONG_EXPECTED
 
@@ -125,7 +125,7 @@ def test_formgrader_shows_each_grade_cells_verdicts_and_points(roundtrip, formgr
 
     copy, _, _ = roundtrip
     assignment, student = "ps3", "wrong"
-    notebook = course.BY_ID[assignment].notebook
+    notebook = assignments.BY_ID[assignment].notebook
     with Gradebook(f"sqlite:///{copy.root / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission_notebook(notebook, assignment, student)
         submission_id = submission.id

@@ -160,7 +160,7 @@ def term(mnist_path):
                             "cd ~/mnist-course && nbgrader generate_feedback ps1 && nbgrader release_feedback ps1")
             instructor_step(teacher, record, "export",
                             "cd ~/mnist-course && nbgrader export && nbgrader export "
-                            "--exporter=mnist_kit.lms.moodle.MoodleExporter --to moodle_grades.csv")
+                            "--exporter=mnist_course.lms.moodle.MoodleExporter --to moodle_grades.csv")
             record.screenshots.append(teacher.shot("terminal"))
             for name in (ALICE, BOB):
                 student_reads_feedback(students[name], record)

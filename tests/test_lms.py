@@ -28,10 +28,10 @@ from jupyter_core.application import NoStart
 from nbgrader.api import Gradebook
 from nbgrader.apps.nbgraderapp import NbGraderApp
 
-from mnist_kit.lms import LMSCollector
-from mnist_kit.lms.canvas import CanvasCollector
-from mnist_kit.lms.moodle import MoodleCollector, parse_moodle_time
-from mnist_kit.lms.roster import StudentList, format_points
+from mnist_course.lms import LMSCollector
+from mnist_course.lms.canvas import CanvasCollector
+from mnist_course.lms.moodle import MoodleCollector, parse_moodle_time
+from mnist_course.lms.roster import StudentList, format_points
 
 # nbgrader's own add_submission trips these SQLAlchemy warnings; they are not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
@@ -39,9 +39,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 COURSE_ID = "lms-test"
-EXTRACTOR = "--extractor=mnist_kit.lms.LMSExtractor"
-MOODLE = "--collector=mnist_kit.lms.moodle.MoodleCollector"
-CANVAS = "--collector=mnist_kit.lms.canvas.CanvasCollector"
+EXTRACTOR = "--extractor=mnist_course.lms.LMSExtractor"
+MOODLE = "--collector=mnist_course.lms.moodle.MoodleCollector"
+CANVAS = "--collector=mnist_course.lms.canvas.CanvasCollector"
 
 STUDENTS = [  # nbgrader's student list: id, first, last, e-mail
     ("s001", "Hanako", "Yamada", "hanako@uni.example"),
@@ -481,7 +481,7 @@ def graded(graded_template, tmp_path) -> tuple[Path, dict[tuple[str, str], float
 
 def test_moodle_export_is_moodles_grade_import(graded):
     graded, expected = graded
-    result = run_nbgrader(graded, "export", "--exporter=mnist_kit.lms.moodle.MoodleExporter", "--to", "moodle.csv")
+    result = run_nbgrader(graded, "export", "--exporter=mnist_course.lms.moodle.MoodleExporter", "--to", "moodle.csv")
     assert result.returncode == 0, result.log
     text = (graded / "moodle.csv").read_text(encoding="utf-8")
     assert text.splitlines()[0] == "First name,Last name,ID number,Email address,ps1,ps2"
@@ -521,7 +521,7 @@ def read_canvas_import(text: str) -> tuple[dict[str, str], dict[str, dict[str, s
 
 def test_canvas_export_without_roster(graded):
     graded, expected = graded
-    result = run_nbgrader(graded, "export", "--exporter=mnist_kit.lms.canvas.CanvasExporter", "--to", "canvas.csv",
+    result = run_nbgrader(graded, "export", "--exporter=mnist_course.lms.canvas.CanvasExporter", "--to", "canvas.csv",
                           "--CanvasExporter.assignment_ids", "ps2=5151")
     assert result.returncode == 0, result.log
     text = (graded / "canvas.csv").read_text(encoding="utf-8")
@@ -539,7 +539,7 @@ def test_canvas_export_without_roster(graded):
 def test_canvas_export_with_roster_keeps_canvas_ids(graded):
     graded, _ = graded
     write_csv(graded / "canvas_export.csv", CANVAS_EXPORT)
-    result = run_nbgrader(graded, "export", "--exporter=mnist_kit.lms.canvas.CanvasExporter", "--to", "canvas.csv",
+    result = run_nbgrader(graded, "export", "--exporter=mnist_course.lms.canvas.CanvasExporter", "--to", "canvas.csv",
                           "--CanvasExporter.roster=canvas_export.csv")
     log = result.log
     assert result.returncode == 0, log

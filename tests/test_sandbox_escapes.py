@@ -380,7 +380,7 @@ def test_the_kernel_that_autograde_runs_the_notebook_in_is_in_the_box_too(tmp_pa
     with MNIST_SANDBOX=none the same cell reaches them."""
     import json
 
-    from mnist_kit import course as kit_course
+    from mnist_course import assignments, course as kit_course
 
     monkeypatch.setenv("MNIST_COURSE_EXECUTE", "1")
     copy = kit_course.CourseCopy(tmp_path / "course")
@@ -398,7 +398,7 @@ def test_the_kernel_that_autograde_runs_the_notebook_in_is_in_the_box_too(tmp_pa
     def autograded(student: str) -> tuple[str, list[dict]]:
         copy.submit(student, "ps1", package=REFERENCE, edit_notebook=add_cell)
         copy.autograde("ps1", student=student)
-        path = copy.root / "autograded" / student / "ps1" / f"{kit_course.BY_ID['ps1'].notebook}.ipynb"
+        path = copy.root / "autograded" / student / "ps1" / f"{assignments.BY_ID['ps1'].notebook}.ipynb"
         cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
         added = next(c for c in cells if "ATTEMPT" in "".join(c["source"]))
         return "".join("".join(o.get("text", "")) for o in added["outputs"]), cells

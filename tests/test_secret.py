@@ -22,7 +22,7 @@ from autograder import cache
 from autograder import secret as course_secret
 from autograder.grade import grade, select
 from autograder.secret import SECRET_FILE, CourseSecret, MissingSecret
-from mnist_kit import course
+from mnist_course import course
 from tests.conftest import REPO
 from tests.submissions import OTHER_SECRET, REFERENCE, TEST_SECRET, course_with_secret, describe, make_submission
 
@@ -128,7 +128,7 @@ def test_mnist_course_secret_creates_once_and_refuses_outside_a_course(tmp_path,
 
 
 def test_class_autograde_refuses_a_course_without_its_secret(tmp_path):
-    from mnist_kit import classgrade
+    from mnist_course import classgrade
 
     (tmp_path / "nbgrader_config.py").write_text("", encoding="utf-8")
     with pytest.raises(MissingSecret):

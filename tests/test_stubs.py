@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_kit import stubgen
+from mnist_course import stubgen
 from tests.conftest import MODULES, REPO
 
 # Every student task of the exercise contract, by module.
@@ -37,7 +37,7 @@ def test_check_command_reports_a_stale_stub(tmp_path):
     target.mkdir()
     for name, text in stubgen.generate().items():
         (target / name).write_text(text, encoding="utf-8")
-    command = [sys.executable, "-m", "mnist_kit.stubgen", "--check", "--target", str(target)]
+    command = [sys.executable, "-m", "mnist_course.stubgen", "--check", "--target", str(target)]
     assert subprocess.run(command, capture_output=True).returncode == 0
     (target / "models.py").write_text("# edited by hand\n", encoding="utf-8")
     result = subprocess.run(command, capture_output=True, text=True)

@@ -6,8 +6,8 @@ c = get_config()  # noqa: F821  (nbgrader provides it)
 
 c.CourseDirectory.course_id = "@COURSE_ID@"
 c.Exchange.root = "@EXCHANGE@"
-# nbgrader's exchange, closed where it is open by default (mnist_kit/exchange.py,
+# nbgrader's exchange, closed where it is open by default (mnist_course/exchange.py,
 # jupyter/nbgrader#978): a submission readable by its owner and the staff only, and collected only
 # from the account it names.
-c.ExchangeFactory.submit = "mnist_kit.exchange.PrivateSubmit"
-c.ExchangeFactory.collect = "mnist_kit.exchange.OwnerCheckedCollect"
+c.ExchangeFactory.submit = "mnist_course.exchange.PrivateSubmit"
+c.ExchangeFactory.collect = "mnist_course.exchange.OwnerCheckedCollect"

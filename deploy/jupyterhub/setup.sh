@@ -12,7 +12,7 @@
 #      "Cannot find module 'commander'", seen beside NodeSource's Node 20).
 #   2. The kit for everyone: a virtual environment in $PREFIX/venv with the kit and its
 #      instructor's extra, JupyterHub, JupyterLab's Japanese language pack; its `python3` kernel;
-#      its nbgrader config (course id, exchange, mnist_kit/exchange.py's closed exchange);
+#      its nbgrader config (course id, exchange, mnist_course/exchange.py's closed exchange);
 #      /etc/profile.d/mnist-tasks.sh, which keeps that venv first on the PATH of a JupyterLab
 #      terminal (a login shell) for the course's members.
 #   3. MNIST read-only in $PREFIX/data/mnist.npz (root's, 0644).
@@ -68,7 +68,7 @@ fi
 install -d -m 0755 "$PREFIX" "$PREFIX/data"
 install -d -m 0700 "$PREFIX/hub"
 stamp=$venv/.mnist-kit-installed
-fingerprint=$(cd "$kit" && find pyproject.toml autograder mnist_kit -type f -name '*.py' -o -name pyproject.toml | sort | xargs cat | cksum)
+fingerprint=$(cd "$kit" && find pyproject.toml autograder mnist_kit mnist_course -type f -name '*.py' -o -name pyproject.toml | sort | xargs cat | cksum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$fingerprint" ]; then
   say "installing the kit, JupyterHub and JupyterLab into $venv (a few minutes) / キットを導入中…"
   [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"

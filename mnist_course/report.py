@@ -460,7 +460,7 @@ def common_mistakes(students: Iterable[StudentResult]) -> tuple[Mistake, ...]:
 
 
 def assignment_title(assignment_id: str) -> str:
-    from mnist_kit.course import BY_ID
+    from mnist_course.assignments import BY_ID
 
     return BY_ID[assignment_id].title if assignment_id in BY_ID else ""
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from nbgrader.api import Gradebook
 from traitlets import List, Unicode, default, validate, TraitError
 
-from ..i18n import bilingual
+from mnist_kit.i18n import bilingual
 from . import LMSCollector, LMSExporter, LMSName
 
 __all__ = ["MoodleCollector", "MoodleExporter", "parse_moodle_time"]
@@ -86,7 +86,7 @@ def parse_moodle_time(text: str, zone: ZoneInfo) -> datetime | None:
 
 
 class MoodleCollector(LMSCollector):
-    """``nbgrader zip_collect --collector=mnist_kit.lms.moodle.MoodleCollector``.
+    """``nbgrader zip_collect --collector=mnist_course.lms.moodle.MoodleCollector``.
 
     Roster: Moodle's grading worksheet of the same assignment (the participant numbers differ
     between assignments). Students are matched by the worksheet's "Email address" (or another
@@ -153,7 +153,7 @@ class MoodleCollector(LMSCollector):
 
 
 class MoodleExporter(LMSExporter):
-    """``nbgrader export --exporter=mnist_kit.lms.moodle.MoodleExporter``: Moodle's CSV grade import.
+    """``nbgrader export --exporter=mnist_course.lms.moodle.MoodleExporter``: Moodle's CSV grade import.
 
     One row per student, one column per assignment. Moodle's import asks which column
     identifies the user ("Map from") and which user field it is ("Map to"): "Email address" →

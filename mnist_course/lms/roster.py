@@ -19,7 +19,7 @@ from typing import Sequence
 
 from nbgrader.api import Gradebook
 
-from ..i18n import bilingual
+from mnist_kit.i18n import bilingual
 
 # Excel on Japanese Windows saves CSV as Shift_JIS (cp932); LMSs write UTF-8, often with a BOM.
 ENCODINGS = ("utf-8-sig", "cp932")

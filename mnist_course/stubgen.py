@@ -27,6 +27,8 @@ from pathlib import Path
 
 from nbgrader.preprocessors import ClearSolutions
 
+from mnist_course.copies import differences
+
 # One source of truth for the markers: nbgrader's defaults, as the notebooks use them.
 BEGIN = ClearSolutions.class_traits()["begin_solution_delimeter"].default_value
 END = ClearSolutions.class_traits()["end_solution_delimeter"].default_value
@@ -86,26 +88,6 @@ def generate(source_dir: Path = SOURCE) -> dict[str, str]:
             for path in sorted(source_dir.glob("*.py"))}
 
 
-def differences(expected: dict[str, str], folder: Path, package: str, differs: str, extra: str) -> list[str]:
-    """How ``folder`` falls short of holding exactly the generated files ``expected`` (relative path →
-    text): each missing file, each that ``differs``, and each ``.py`` file of the ``package``
-    subfolder that nothing generates (``extra``). The one comparison behind the stubs' and the
-    course copies' sync checks."""
-    problems = []
-    for relative, text in expected.items():
-        path = folder / relative
-        if not path.is_file():
-            problems.append(f"{relative}: missing")
-        elif path.read_text(encoding="utf-8") != text:
-            problems.append(f"{relative}: {differs}")
-    directory = folder / package
-    for path in sorted(directory.glob("*.py")) if directory.is_dir() else []:
-        relative = path.relative_to(folder).as_posix()
-        if relative not in expected:
-            problems.append(f"{relative}: {extra}")
-    return problems
-
-
 def out_of_date(source_dir: Path = SOURCE, target_dir: Path = TARGET) -> list[str]:
     """Files of ``target_dir`` that differ from what ``generate`` gives, or are missing or extra."""
     return differences(dict(sorted(generate(source_dir).items())), target_dir, ".", "differs from the generated stub",
@@ -134,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.target / name}")
     if args.target.resolve() == TARGET.resolve():
         # The nbgrader course's assignments carry copies of the student package: refresh them too.
-        from mnist_kit import course
+        from mnist_course import copies
 
-        for path in course.sync():
+        for path in copies.sync():
             print(f"wrote {path}")
     return 0
 

@@ -21,7 +21,7 @@ import re
 from nbgrader.api import Gradebook
 from traitlets import Dict, Int, List, Unicode, default
 
-from ..i18n import bilingual
+from mnist_kit.i18n import bilingual
 from . import LMSCollector, LMSExporter, LMSName, _Candidate
 from .roster import Roster, RosterError, StudentList, format_points, read_table
 
@@ -43,7 +43,7 @@ POINTS_POSSIBLE = "    Points Possible"
 
 
 class CanvasCollector(LMSCollector):
-    """``nbgrader zip_collect --collector=mnist_kit.lms.canvas.CanvasCollector``."""
+    """``nbgrader zip_collect --collector=mnist_course.lms.canvas.CanvasCollector``."""
 
     lms = "Canvas"
 
@@ -92,7 +92,7 @@ class CanvasCollector(LMSCollector):
 
 
 class CanvasExporter(LMSExporter):
-    """``nbgrader export --exporter=mnist_kit.lms.canvas.CanvasExporter``: Canvas's gradebook CSV.
+    """``nbgrader export --exporter=mnist_course.lms.canvas.CanvasExporter``: Canvas's gradebook CSV.
 
     With ``roster`` (Canvas's gradebook export), rows carry Canvas's own Student, ID, SIS User
     ID, SIS Login ID and Section, and an assignment column whose title is the nbgrader

@@ -5,7 +5,7 @@ notebooks by ``mnist-course sync``) that, on Colab only, installs the kit from `
 calls :func:`work_in_drive`; the notebook's last cell calls :func:`pack`. Off Colab the block does
 nothing and this module is imported only when a student calls :func:`pack` themselves.
 
-Standard library only (and ``mnist_kit.course``'s tables): it runs in the student's install.
+Standard library only (and the assignment table, ``mnist_course.assignments``): it runs in the student's install.
 Environment: ``MNIST_KIT_REPOSITORY`` replaces ``REPOSITORY`` (a fork, or a local
 ``file:///…`` repository in the tests); ``MNIST_COLAB_CONTENT`` replaces ``/content``.
 """
@@ -23,7 +23,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from mnist_kit.course import ASSIGNMENTS, BY_ID, STUDENT_FILES
+from mnist_course.assignments import ASSIGNMENTS, BY_ID, STUDENT_FILES
 
 # The course's repository: the kit is installed from it (pip's `git+URL`) and the assignment
 # folders are fetched from it. A course that forks the kit changes it here and runs
@@ -61,11 +61,11 @@ COLAB_BLOCK = """\
 # Google Colab only: install the kit, work in the assignment's folder in Google Drive (elsewhere: nothing)
 import importlib.util, os, subprocess, sys
 if importlib.util.find_spec("google") and importlib.util.find_spec("google.colab"):
-    if importlib.util.find_spec("mnist_kit") is None:   # この実行環境で初回 / first time in this runtime
+    if importlib.util.find_spec("mnist_course") is None:   # この実行環境で初回 / first time in this runtime
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+" + os.environ.get(
             "MNIST_KIT_REPOSITORY", "{repository}")], check=True)
         importlib.invalidate_caches()
-    from mnist_kit import colab
+    from mnist_course import colab
     colab.work_in_drive("{assignment}")
 """
 
@@ -135,7 +135,7 @@ def autoreload_importable() -> bool:
         return False
     import types
 
-    imp = types.ModuleType("imp", "Stand-in for the removed imp module (mnist_kit.colab): reload only.")
+    imp = types.ModuleType("imp", "Stand-in for the removed imp module (mnist_course.colab): reload only.")
     imp.reload = importlib.reload
     sys.modules["imp"] = imp
     return True

@@ -2,12 +2,12 @@
 
 Import: ``nbgrader zip_collect`` with :class:`LMSExtractor` (unpacks the LMS's zip, reporting a
 broken archive or member instead of stopping) and a collector per LMS
-(:class:`mnist_kit.lms.moodle.MoodleCollector`, :class:`mnist_kit.lms.canvas.CanvasCollector`)
+(:class:`mnist_course.lms.moodle.MoodleCollector`, :class:`mnist_course.lms.canvas.CanvasCollector`)
 that reads the LMS's file names, matches students through the LMS's roster CSV and nbgrader's
 student list, and leaves nbgrader to copy the files and write ``timestamp.txt``.
 
-Export: ``nbgrader export`` with :class:`mnist_kit.lms.moodle.MoodleExporter` or
-:class:`mnist_kit.lms.canvas.CanvasExporter`, which write each LMS's grade-import CSV.
+Export: ``nbgrader export`` with :class:`mnist_course.lms.moodle.MoodleExporter` or
+:class:`mnist_course.lms.canvas.CanvasExporter`, which write each LMS's grade-import CSV.
 
 This module holds what both LMSs share. It must stay light: nbgrader imports it on every run.
 """
@@ -29,7 +29,7 @@ from nbgrader.plugins import ExportPlugin, ExtractorPlugin, FileNameCollectorPlu
 from nbgrader.utils import parse_utc, unzip
 from traitlets import Bool, Dict, Int, List, Unicode
 
-from ..i18n import bilingual
+from mnist_kit.i18n import bilingual
 from .roster import Roster, RosterError, StudentList, format_points, read_table
 
 __all__ = ["LMSExtractor", "LMSCollector", "LMSExporter", "LMSName", "GradeTable", "grade_table"]

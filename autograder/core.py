@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
+from autograder.findings import EarlyStoppingTrial, ModelEvidence
 from autograder.protocol import Outcome, PlannedProbe
 from mnist_kit.i18n import Text
 
-if TYPE_CHECKING:
-    from autograder.architecture import ModelReading
-    from autograder.retraining import TrainingResult
 
 
 OK = Text("OK", "OK")
@@ -53,22 +51,6 @@ class Check:
     def title(self) -> Text:
         """The check's name as people read it, in both languages."""
         return Text(self.title_ja or self.name, self.name)
-
-
-@dataclass
-class ModelEvidence:
-    """What the grader made of one builder's model, once, before any check reads it."""
-    reading: "ModelReading"                   # layer rows, input shape, vetting (autograder.architecture)
-    parameters: "int | Text | None" = None    # the rebuilt model's count, or why it could not be rebuilt
-    training: "TrainingResult | Text | None" = None   # the grader's training of it (accuracy checks only)
-
-
-@dataclass(frozen=True)
-class EarlyStoppingTrial:
-    """The grader's own training run with a student's EarlyStopping settings (autograder.retraining)."""
-    run: dict | None = None          # epochs_run, val_loss per epoch, final_val_loss
-    unusable: str | None = None      # a setting that cannot be tried
-    error: str | None = None         # what Keras raised when trying it
 
 
 @dataclass

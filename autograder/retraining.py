@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autograder import architecture
-from autograder.core import EarlyStoppingTrial, ModelEvidence, Text
+from autograder.findings import EarlyStoppingTrial, ModelEvidence, TrainingResult
 from autograder.memo import RUN, Memo, arrays_digest, mnist_fingerprint, source_of
 from autograder.protocol import Outcome
+from mnist_kit.i18n import Text
 from mnist_kit.runtime import deterministic, import_tensorflow_quietly
 from mnist_kit.variants import Budget, Variant
 
@@ -83,14 +84,6 @@ def compile_for(variant: Variant, model) -> None:
         else keras.losses.SparseCategoricalCrossentropy
     model.compile(optimizer=variant.optimizer, loss=loss_class(from_logits=not variant.output_is_softmax),
                   steps_per_execution=steps_per_execution(variant.budget))
-
-
-@dataclass
-class TrainingResult:
-    """A training's result (a probe's outcome is ``autograder.protocol.Outcome``)."""
-    accuracy: float
-    epochs_run: int
-    seconds: float
 
 
 # Eleven trainings in one process convert MNIST once, not eleven times: the float32 [0, 1] copy of

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from autograder import architecture
 from autograder.checks.compiling import compile_problems, join
-from autograder.core import Check, Evidence, ModelEvidence, Verdict
+from autograder.core import Check, Evidence, Verdict
+from autograder.findings import ModelEvidence
 from autograder.protocol import PlannedProbe, variant_probe_id, variant_subject
 from mnist_kit.i18n import Text
 from mnist_kit.variants import VARIANTS, Variant

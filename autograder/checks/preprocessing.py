@@ -12,95 +12,13 @@ import functools
 import numpy as np
 
 from autograder import sources
-from autograder.core import Check, Evidence, Text, Verdict, compare_arrays, raises_value_error
+from autograder.checks import arrays
+from autograder.checks.arrays import (HARD_CODED, HIDDEN, array_probe, array_verdict, derangement, random_images,
+                                      twin_of)
+from autograder.core import Check, Evidence, Text, Verdict, raises_value_error
 from autograder.secret import CourseSecret
 
 PUBLIC_SEED = 2024
-
-
-def _probe(probe_id, task, arrays, **extra):
-    args = [{"npy": f"{probe_id}.{name}.npy"} for name in arrays]
-    return {"id": probe_id, "module": "preprocessing", "task": task, "kind": "array", "args": args,
-            "arrays": {f"{probe_id}.{name}.npy": array for name, array in arrays.items()}, **extra}
-
-
-HIDDEN = Text("（非公開の入力）", " (hidden inputs)")
-
-
-def _array_check(name: Text, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
-                 secret: CourseSecret | None = None, **compare):
-    """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint.
-
-    With the course's ``secret``, a public check also carries a ``twin`` (the same inputs with the
-    rows in an order the secret decides, by default) that runs with the hidden checks: it must pass
-    too, so that answers hard-coded for the published inputs earn nothing at grading.
-    """
-    if twin is None and not hidden and secret is not None:
-        twin = _reordered(probe, expected, secret)
-
-    def evaluate(evidence: Evidence) -> Verdict:
-        verdict = _array_verdict(evidence, probe, expected, unchanged, mistakes, compare)
-        if verdict.fraction < 1 or twin is None or twin[0]["id"] not in evidence.results:
-            return verdict
-        confirmed = _array_verdict(evidence, twin[0], twin[1], unchanged, (), compare)
-        return verdict if confirmed.fraction == 1 else Verdict(0.0, HARD_CODED + confirmed.message)
-    name = name + HIDDEN if hidden else name
-    return Check(f"{task}: {name.en}", task, points, [probe], evaluate, hidden=hidden,
-                 confirmations=[twin[0]] if twin else [], title_ja=f"{task}: {name.ja}")
-
-
-def _array_verdict(evidence, probe, expected, unchanged, mistakes, compare) -> Verdict:
-    problem = evidence.failure(probe["id"], "numpy.ndarray")
-    if problem:
-        return problem
-    actual = evidence.array(probe["id"])
-    verdict = compare_arrays(actual, expected, **compare)
-    if verdict.fraction < 1:
-        for wrong, hint in mistakes:
-            if compare_arrays(actual, wrong, **compare).fraction == 1:
-                return Verdict(verdict.fraction, verdict.message + Text(" ", " ") + hint)
-        return verdict
-    if unchanged and evidence.result(probe["id"]).get("inputs_changed"):
-        return Verdict.failed("入力配列が書き換えられています。新しい配列を返してください。",
-                              "the input array was modified; return a new array instead.")
-    return verdict
-
-
-HARD_CODED = Text("公開された入力では正しいのに、同じ入力の行を並べ替えただけで違う答えになります "
-                  "(公開入力の答えを埋め込んでいませんか?): ",
-                  "right on the published inputs, but not on the same inputs with the rows in another order "
-                  "(answers hard-coded for the published inputs?): ")
-
-
-def _twin(probe, arrays: dict, expected) -> tuple[dict, np.ndarray]:
-    """A probe like ``probe`` on other ``arrays`` (same names), expecting ``expected``."""
-    twin_id = f"{probe['id']}.twin"
-    names = [spec["npy"].removeprefix(f"{probe['id']}.").removesuffix(".npy") for spec in probe["args"]]
-    twin = dict(probe, id=twin_id, args=[{"npy": f"{twin_id}.{name}.npy"} for name in names],
-                arrays={f"{twin_id}.{name}.npy": arrays[name] for name in names})
-    return twin, expected
-
-
-def _reordered(probe, expected, secret: CourseSecret):
-    """The twin of a row-wise task: no row where it was, in the secret's order; None for one row."""
-    arrays = {name.removeprefix(f"{probe['id']}.").removesuffix(".npy"): array
-              for name, array in probe["arrays"].items()}
-    if any(len(array) < 2 for array in arrays.values()):
-        return None
-    order = _derangement(secret.rng(f"{probe['id']}.twin"), len(expected))
-    return _twin(probe, {name: array[order] for name, array in arrays.items()}, expected[order])
-
-
-def _derangement(rng, count: int) -> np.ndarray:
-    """A permutation of ``count`` (≥ 2) positions that moves every one."""
-    while True:
-        order = rng.permutation(count)
-        if (order != np.arange(count)).all():
-            return order
-
-
-def _images(rng, count, dtype=np.uint8):
-    return rng.integers(0, 256, size=(count, 28, 28)).astype(dtype)
 
 
 BY_256 = Text("256 で割っていませんか? 最大の画素値 255 が 1.0 になるよう 255 で割ってください。",
@@ -147,27 +65,27 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
     for hidden, rng in rounds:
         tag = "hidden" if hidden else "public"
         # A public check's twin (its inputs reordered) comes from the secret too.
-        array_check = functools.partial(_array_check, secret=None if hidden else secret)
+        array_check = functools.partial(arrays.array_check, secret=None if hidden else secret)
         count = int(rng.integers(7, 40))
 
         # normalize
-        images = _images(rng, count)
-        probe = _probe(f"normalize.{tag}.images", "normalize", {"images": images})
+        images = random_images(rng, count)
+        probe = array_probe(f"normalize.{tag}.images", "normalize", {"images": images})
         result.append(array_check(Text("ランダムな画像 → [0, 1] の float32、入力は変えない", "random images → float32 in [0, 1], input unchanged"), "normalize",
                                    probe, images.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(images), exact_dtype=np.float32))
         if not hidden:
             fixed = np.array([[0, 1, 51, 127, 128, 254, 255]], np.uint8)
-            probe = _probe("normalize.fixed", "normalize", {"images": fixed})
+            probe = array_probe("normalize.fixed", "normalize", {"images": fixed})
             twin = None
             if secret is not None:   # one row: its twin has the pixels in the secret's order instead
-                reordered = fixed[:, _derangement(secret.rng("normalize.fixed.twin"), fixed.shape[1])]
-                twin = _twin(probe, {"images": reordered}, reordered.astype(np.float32) / np.float32(255))
+                reordered = fixed[:, derangement(secret.rng("normalize.fixed.twin"), fixed.shape[1])]
+                twin = twin_of(probe, {"images": reordered}, reordered.astype(np.float32) / np.float32(255))
             result.append(array_check(Text("0, 51, 255 → 0.0, 0.2, 1.0 (float32)", "0, 51, 255 → 0.0, 0.2, 1.0 (float32)"), "normalize", probe,
                                        fixed.astype(np.float32) / np.float32(255),
                                        mistakes=_normalize_mistakes(fixed), exact_dtype=np.float32, twin=twin))
         other_shape = rng.integers(0, 256, size=tuple(int(n) for n in rng.integers(2, 6, size=3))).astype(np.uint8)
-        probe = _probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
+        probe = array_probe(f"normalize.{tag}.shape", "normalize", {"images": other_shape})
         result.append(array_check(Text("どんな形もそのまま保つ", "any shape is kept"), "normalize", probe,
                                    other_shape.astype(np.float32) / np.float32(255), hidden,
                                    mistakes=_normalize_mistakes(other_shape), exact_dtype=np.float32))
@@ -175,13 +93,13 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
             result.append(at_course_size["normalize"])
 
         # flatten
-        images = _images(rng, count)
-        probe = _probe(f"flatten.{tag}.uint8", "flatten", {"images": images})
+        images = random_images(rng, count)
+        probe = array_probe(f"flatten.{tag}.uint8", "flatten", {"images": images})
         result.append(array_check(Text("(N, 28, 28) → (N, 784)、行ごとに C 順でつなぐ", "(N, 28, 28) → (N, 784), rows in C order"), "flatten", probe,
                                    images.reshape(count, 784), hidden, mistakes=_flatten_mistakes(images),
                                    exact_dtype=np.uint8))
         floats = rng.random((count, 28, 28), dtype=np.float32)
-        probe = _probe(f"flatten.{tag}.float32", "flatten", {"images": floats})
+        probe = array_probe(f"flatten.{tag}.float32", "flatten", {"images": floats})
         result.append(array_check(Text("float32 は float32 のまま", "float32 stays float32"), "flatten", probe,
                                    floats.reshape(count, 784), hidden, mistakes=_flatten_mistakes(floats),
                                    exact_dtype=np.float32))
@@ -189,11 +107,11 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
             result.append(at_course_size["flatten"])
 
         # add_channel_axis
-        images = _images(rng, count)
-        probe = _probe(f"add_channel_axis.{tag}.uint8", "add_channel_axis", {"images": images})
+        images = random_images(rng, count)
+        probe = array_probe(f"add_channel_axis.{tag}.uint8", "add_channel_axis", {"images": images})
         result.append(array_check(Text("(N, 28, 28) → (N, 28, 28, 1)", "(N, 28, 28) → (N, 28, 28, 1)"), "add_channel_axis", probe,
                                    images[..., np.newaxis], hidden, exact_dtype=np.uint8))
-        probe = _probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
+        probe = array_probe(f"add_channel_axis.{tag}.float32", "add_channel_axis", {"images": floats})
         result.append(array_check(Text("float32 は float32 のまま", "float32 stays float32"), "add_channel_axis", probe,
                                    floats[..., np.newaxis], hidden, exact_dtype=np.float32))
         if not hidden:
@@ -201,14 +119,14 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
 
         # one_hot
         labels = rng.integers(0, 10, size=count).astype(np.uint8)
-        probe = labels_probe = _probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
+        probe = labels_probe = array_probe(f"one_hot.{tag}.labels", "one_hot", {"labels": labels}, track_to_categorical=True)
         expected = np.eye(10, dtype=np.float32)[labels]
         result.append(array_check(Text("ランダムなラベル → 1.0 を 1 つずつ持つ (N, 10) の float32", "random labels → (N, 10) float32 rows with one 1.0"), "one_hot",
                                    probe, expected, hidden, mistakes=_one_hot_mistakes(expected),
                                    exact_dtype=np.float32))
         classes = int(rng.integers(11, 16))
         many = rng.integers(0, classes, size=count).astype(np.int64)
-        probe = _probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
+        probe = array_probe(f"one_hot.{tag}.classes", "one_hot", {"labels": many}, track_to_categorical=True,
                        kwargs={"num_classes": {"value": classes}})
         expected = np.eye(classes, dtype=np.float32)[many]
         # A hidden check's name is the same under every secret: it says nothing of its inputs.
@@ -221,7 +139,7 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
                                           hidden, labels_probe, count))
         if not hidden:
             fixed = np.array([5, 0, 9], np.uint8)
-            handout_probe = _probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
+            handout_probe = array_probe("one_hot.fixed", "one_hot", {"labels": fixed}, track_to_categorical=True)
             expected = np.eye(10, dtype=np.float32)[fixed]
             handout_check = array_check(Text("5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (ハンドアウト 002)", "5 → (0, 0, 0, 0, 0, 1, 0, 0, 0, 0) (handout 002)"), "one_hot",
                                          handout_probe, expected, mistakes=_one_hot_mistakes(expected),
@@ -233,20 +151,20 @@ def checks(secret: CourseSecret | None = None) -> list[Check]:
         # labels_from_scores
         logits = rng.normal(size=(count, 10)).astype(np.float32)
         probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        probe = _probe(f"labels_from_scores.{tag}.probabilities", "labels_from_scores", {"scores": probabilities})
+        probe = array_probe(f"labels_from_scores.{tag}.probabilities", "labels_from_scores", {"scores": probabilities})
         result.append(array_check(Text("softmax の確率 → (N,) の整数クラス", "softmax probabilities → (N,) integer classes"), "labels_from_scores",
                                    probe, probabilities.argmax(axis=1), hidden, integer_dtype=True))
         wide = (rng.normal(size=(count, 7)) - 5).astype(np.float64)
-        probe = _probe(f"labels_from_scores.{tag}.logits", "labels_from_scores", {"scores": wide})
+        probe = array_probe(f"labels_from_scores.{tag}.logits", "labels_from_scores", {"scores": wide})
         result.append(array_check(Text("負のロジット、7 クラス", "negative logits, 7 classes"), "labels_from_scores", probe,
                                    wide.argmax(axis=1), hidden, integer_dtype=True))
         encoded = np.eye(10, dtype=np.float32)[labels]
-        probe = _probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
+        probe = array_probe(f"labels_from_scores.{tag}.one_hot", "labels_from_scores", {"scores": encoded})
         result.append(array_check(Text("one-hot の行をラベルに戻す", "one-hot rows back to labels"), "labels_from_scores", probe,
                                    labels, hidden, integer_dtype=True))
         # The docstring's tie rule: votes of a few levels tie often; the public rows tie everywhere a row can.
         tied = rng.integers(0, 3, size=(count, int(rng.integers(3, 11)))) if hidden else PUBLIC_TIES
-        probe = _probe(f"labels_from_scores.{tag}.ties", "labels_from_scores", {"scores": tied})
+        probe = array_probe(f"labels_from_scores.{tag}.ties", "labels_from_scores", {"scores": tied})
         result.append(array_check(Text("同点は小さい番号 (np.argmax と同じ)", "ties go to the lowest index, as with np.argmax"),
                                    "labels_from_scores", probe, tied.argmax(axis=1), hidden, integer_dtype=True,
                                    mistakes=[(tied.shape[1] - 1 - tied[:, ::-1].argmax(axis=1), HIGHEST_ON_TIES)]))
@@ -276,12 +194,12 @@ def _course_data(secret: CourseSecret | None = None) -> dict[str, np.ndarray]:
     """Made once per process, as the catalog is built anew for every selection of checks; with a
     ``secret``, the twins' data: no row where it was, in the secret's order."""
     if secret is not None:
-        return {name: array[_derangement(secret.rng(f"course_size.{name}.twin"), len(array))]
+        return {name: array[derangement(secret.rng(f"course_size.{name}.twin"), len(array))]
                 for name, array in _course_data().items()}
     rng = np.random.default_rng(COURSE_SEED)
     logits = rng.normal(scale=3.0, size=(TEST_IMAGES, 10))
     scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return {"images": _images(rng, TEST_IMAGES), "labels": rng.integers(0, 10, size=TRAINING_LABELS).astype(np.uint8),
+    return {"images": random_images(rng, TEST_IMAGES), "labels": rng.integers(0, 10, size=TRAINING_LABELS).astype(np.uint8),
             "scores": scores.astype(np.float32)}
 
 
@@ -324,15 +242,15 @@ def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lam
                        secret: CourseSecret | None = None, **compare) -> Check:
     """``data``: which of _course_data() the function is given. ``answer(input)`` and ``mistakes(input)``
     are computed when the check concludes, not whenever the catalog is built."""
-    probe = _probe(f"{task}.course_size", task, {data: _course_data()[data]})
-    twin = _twin(probe, {data: _course_data(secret)[data]}, None)[0] if secret is not None else None
+    probe = array_probe(f"{task}.course_size", task, {data: _course_data()[data]})
+    twin = twin_of(probe, {data: _course_data(secret)[data]}, None)[0] if secret is not None else None
 
     def at_size(evidence: Evidence, checked, hinted: bool) -> Verdict:
         given = next(iter(checked["arrays"].values()))
 
         def hints():   # made only for a wrong answer
             yield from mistakes(given) if hinted else ()
-        verdict = _array_verdict(evidence, checked, answer(given), True, hints(), compare)
+        verdict = array_verdict(evidence, checked, answer(given), True, hints(), compare)
         result = evidence.result(checked["id"])
         if verdict.fraction == 1 or result.get("status") in NOT_ABOUT_SIZE or result.get("repeated"):
             return verdict
@@ -364,7 +282,7 @@ def _out_of_range_check(rng, tag, hidden, valid_probe, count) -> Check:
     kwargs = {"kwargs": {"num_classes": {"value": classes}}} if hidden else {}
     cases = []
     for name, labels in (("past_end", past_end), ("negative", negative)):
-        probe = _probe(f"one_hot.{tag}.{name}", "one_hot", {"labels": labels}, **kwargs)
+        probe = array_probe(f"one_hot.{tag}.{name}", "one_hot", {"labels": labels}, **kwargs)
         bad = int(labels.max()) if name == "past_end" else int(labels.min())
         case = Text(f"ラベル {bad} (num_classes={classes})", f"label {bad} (num_classes={classes})")
         hint = None if name == "past_end" else Text(

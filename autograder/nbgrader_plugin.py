@@ -134,7 +134,7 @@ class BoxedKernelManager(AsyncKernelManager):
         jail.check_available()
         work = self._folder / "work"
         notebook_folder = kw.get("cwd") or os.getcwd()
-        # The student's files only, as _stage copies a submission: links stay links (to nothing inside).
+        # The student's files only, as autograder.workspace.stage_submission copies a submission: links stay links (to nothing inside).
         shutil.copytree(notebook_folder, work, symlinks=True)
         self._box = jail.Box.for_grading(None, work)
         self.ip = str(work / ".kernel")

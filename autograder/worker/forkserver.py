@@ -7,7 +7,7 @@ runtime (whose threads a fork would not carry), and forks a worker for each grad
 is as fresh as one started from scratch: a copy of this pristine process, never of another
 worker, so nothing one submission does reaches the next.
 
-The parent (``autograder.sandbox.ForkServer``) sends, over the socket, one JSON line with the
+The parent (``autograder.workers.ForkServer``) sends, over the socket, one JSON line with the
 limits and the working directory, and three descriptors: the request pipe, the result pipe and
 the log file. The worker is forked twice, so that it is reparented to the grader (which is a
 child subreaper while workers run) and the grader can wait for it and read how it ended, exactly

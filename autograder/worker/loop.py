@@ -272,7 +272,7 @@ def _read_request(stream) -> Request | None:
 def _switch_package(package_parent: str, previous: str | None) -> None:
     """Make ``package_parent``'s ``mnist_tasks`` the one student imports find.
 
-    A worker kept warm between gradings (``autograder.sandbox.WarmWorkers``) forgets the previous
+    A worker kept warm between gradings (``autograder.workers.WarmWorkers``) forgets the previous
     submission's modules and matplotlib settings here; a fresh worker only adds the directory to sys.path.
     """
     for name in [name for name in sys.modules if name == "mnist_tasks" or name.startswith("mnist_tasks.")]:

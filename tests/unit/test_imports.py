@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-PURE_MODULES = ["autograder.architecture", "autograder.sources", "autograder.core", "autograder.sandbox",
+PURE_MODULES = ["autograder.architecture", "autograder.sources", "autograder.core", "autograder.findings", "autograder.sandbox",
+                "autograder.limits", "autograder.supervision", "autograder.workspace", "autograder.workers",
                 "autograder.render", "autograder.protocol", "autograder.retraining"]
 # matplotlib too: not as slow, but no pure module has a reason to import it either.
 HEAVY = ["tensorflow", "keras", "matplotlib"]

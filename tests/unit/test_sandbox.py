@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from autograder.sandbox import FORGED, Limits, WarmWorkers, _Channel, _Conversation, _Tainted
+from autograder.sandbox import FORGED, Limits, WarmWorkers, Channel, _Conversation, _Tainted
 
 TOKEN = "0123456789abcdef"
 PROBES = [{"id": "one_hot", "module": "preprocessing"}, {"id": "variant.D", "module": "models"},
@@ -176,8 +176,8 @@ def sleeper():
     process.wait()
 
 
-def channel(process) -> _Channel:
-    return _Channel(process, io.StringIO(), io.BytesIO(), io.BytesIO())
+def channel(process) -> Channel:
+    return Channel(process, io.StringIO(), io.BytesIO(), io.BytesIO())
 
 
 def test_a_live_fresh_worker_is_handed_out_once(warm, sleeper):

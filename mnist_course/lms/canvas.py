@@ -22,7 +22,8 @@ from nbgrader.api import Gradebook
 from traitlets import Dict, Int, List, Unicode, default
 
 from mnist_kit.i18n import bilingual
-from . import LMSCollector, LMSExporter, LMSName, _Candidate
+from .collect import LMSCollector, LMSName, _Candidate
+from .export import LMSExporter
 from .roster import Roster, RosterError, StudentList, format_points, read_table
 
 __all__ = ["CanvasCollector", "CanvasExporter"]

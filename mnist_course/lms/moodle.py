@@ -28,7 +28,8 @@ from nbgrader.api import Gradebook
 from traitlets import List, Unicode, default, validate, TraitError
 
 from mnist_kit.i18n import bilingual
-from . import LMSCollector, LMSExporter, LMSName
+from .collect import LMSCollector, LMSName
+from .export import LMSExporter
 
 __all__ = ["MoodleCollector", "MoodleExporter", "parse_moodle_time"]
 

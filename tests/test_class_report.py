@@ -1,4 +1,4 @@
-"""The class report (mnist_course/report.py, ``mnist-course report``).
+"""The class report (mnist_course/report/, ``mnist-course report``).
 
 - A small course made by hand (a gradebook through nbgrader's API, autograded notebooks holding
   CELL_RESULTS_MIME data): what is gathered from it, every kind of student who needs attention,

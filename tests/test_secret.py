@@ -219,6 +219,7 @@ def test_the_wheel_holds_no_secret_even_built_beside_one(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert any(name.startswith("autograder/checks/") for name in names)   # the hidden checks' code is there
+        assert {name.split("/")[0] for name in names if name.endswith(".py")} == {"mnist_kit", "autograder", "mnist_course"}
         assert not [name for name in names if SECRET_FILE in name or name.startswith(("assignments/", "solutions/"))]
         assert not [name for name in names if token.encode() in archive.read(name)]
 

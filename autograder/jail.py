@@ -88,7 +88,9 @@ class SandboxUnavailable(RuntimeError):
 def _kit_paths() -> list[Path]:
     """The kit's own code as the worker imports it: the folders the environment's ``.pth`` files
     add to ``sys.path`` (an editable install's link tree), and the packages' real folders (the
-    checkout's autograder/ and mnist_kit/ only, never the checkout itself with solutions/)."""
+    checkout's autograder/, mnist_kit/ and mnist_course/ only, never the checkout itself with
+    solutions/)."""
+    import importlib.util
     import site
 
     import autograder
@@ -100,7 +102,14 @@ def _kit_paths() -> list[Path]:
             for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
                 if line.strip() and not line.startswith(("#", "import")) and Path(line.strip()).is_dir():
                     paths.append(Path(line.strip()))
-    return paths + [Path(package.__file__).resolve().parent for package in (autograder, mnist_kit)]
+    paths += [Path(package.__file__).resolve().parent for package in (autograder, mnist_kit)]
+    # The layer above the grader, found, never imported: a notebook's cells (a kernel that
+    # MNIST_COURSE_EXECUTE boxes) import mnist_course.colab for the zip to hand in. Public code, as
+    # the wheel holds it; a grader installed without it (a container) binds none.
+    course = importlib.util.find_spec("mnist_course")
+    if course is not None and course.origin:   # its __init__.py, resolved as the others' __file__ are
+        paths.append(Path(course.origin).resolve().parent)
+    return paths
 
 
 def _environment() -> dict[str, str]:

@@ -76,13 +76,23 @@ def protect_grader_process() -> None:
     _prctl(PR_SET_DUMPABLE, 0)
 
 
-def _start_ticks(pid: int) -> int | None:
-    """When a process started, in clock ticks after boot (field 22 of /proc/PID/stat)."""
+def stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command's name (which may hold spaces and
+    parentheses: the last ')' ends it), so that field N of proc(5) is at index N - 3; None when
+    the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stream:
-            fields = stream.read().rsplit(b")", 1)[1].split()
+            return stream.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When a process started, in clock ticks after boot (field 22 of /proc/PID/stat)."""
+    fields = stat_fields(pid)
+    try:
         return int(fields[19])
-    except (OSError, IndexError, ValueError):
+    except (TypeError, IndexError, ValueError):
         return None
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from autograder import jail
 from autograder.limits import Limits
 from autograder.protocol import Request
-from autograder.supervision import child_setup, kill_group
+from autograder.supervision import child_setup, kill_group, stat_fields
 
 
 @dataclass
@@ -55,11 +55,10 @@ class Channel:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the worker so far (RLIMIT_CPU counts it across requests)."""
+        fields = stat_fields(self.process.pid)
         try:
-            with open(f"/proc/{self.process.pid}/stat", "rb") as stream:
-                fields = stream.read().rsplit(b")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
+        except (TypeError, IndexError, ValueError):
             return float("inf")
 
 
@@ -206,11 +205,7 @@ class ForkServer:
             self._socket.close()
         finally:
             if self.process.poll() is None:
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                self.process.wait()
+                kill_group(self.process)
             self._log.close()
             shutil.rmtree(self.logdir, ignore_errors=True)
 

@@ -73,9 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     from autograder.report import table, write_json
     from mnist_kit.data import MnistDataError
 
+    # A boxed fork server the caller gave this process (mnist-course autograde: one per Dask
+    # worker), for its workers without a TensorFlow import each; None: fresh boxed workers.
+    workers = None
+    if os.environ.get("MNIST_FORK_SERVER") and args.sandbox != "none":
+        from autograder.forkbox import BoxedForkServer
+
+        workers = BoxedForkServer.attached()
     try:
         report = grade(args.submission, only=args.only.split(",") if args.only else None,
-                       secret=secret, sandbox=args.sandbox, memo=_memo(args, course_secret))
+                       secret=secret, sandbox=args.sandbox, memo=_memo(args, course_secret), workers=workers)
     except SandboxUnavailable as error:
         print(error.message.get(language), file=sys.stderr)
         return 2
@@ -85,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except MnistDataError as error:
         print(error, file=sys.stderr)
         return 2
+    finally:
+        if workers is not None:
+            workers.close()
     print(table(report, language))
     if report.sandbox_missing is not None:
         from autograder import render

@@ -56,16 +56,21 @@ class Box:
     @classmethod
     def for_grading(cls, package_dir: Path | None, workdir: Path, uid: int | None = None) -> "Box":
         """``uid``: as root, the one a kept worker's box already runs as; None: a new one."""
-        if os.geteuid() != 0:
-            uid = None
-        elif uid is None:
-            uid = ROOT_UID_RANGE[0] + secrets.randbelow(ROOT_UID_RANGE[1] - ROOT_UID_RANGE[0])
+        uid = None if os.geteuid() != 0 else uid if uid is not None else new_uid()
         if uid is not None:
             # The work directory is the worker's to write (its inputs stay root's, 0644), and root's
             # group's to enter: root's bwrap, capabilities dropped, changes into it before setpriv.
             os.chown(workdir, uid, 0)
             os.chmod(workdir, 0o770)
         return cls(Path(package_dir) if package_dir is not None else None, Path(workdir), uid)
+
+
+def new_uid() -> int | None:
+    """As root, an unprivileged uid no account uses, for a new box; else None (the box maps this
+    process's own uid)."""
+    if os.geteuid() != 0:
+        return None
+    return ROOT_UID_RANGE[0] + secrets.randbelow(ROOT_UID_RANGE[1] - ROOT_UID_RANGE[0])
 
 
 class SandboxUnavailable(RuntimeError):

@@ -75,11 +75,13 @@ class Request:
 
 def run_grader(directory: Path, items, *, secret: CourseSecret | None, language: str,
                timeout: float = GRADER_TIMEOUT, sandbox: SandboxMode | None = None,
-               training_memo: Path | None | bool = True) -> dict:
+               training_memo: Path | None | bool = True, fork_server=None) -> dict:
     """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict.
     With the course's ``secret`` the hidden checks run too; without, the public checks alone.
     ``sandbox``: ``mnist-grade --sandbox`` (None: its default, ``$MNIST_SANDBOX`` or bwrap).
     ``training_memo``: the memo's folder (``--training-memo``); True: mnist-grade's default; False: none.
+    ``fork_server``: an ``autograder.forkbox.BoxedForkServer`` this process owns, lent to the grader
+    for this grading (boxed workers forked, not started).
 
     The grader runs isolated (``-I``: neither the submission's folder nor PYTHONPATH is on its
     path) from a temporary working directory, its output captured; the secret reaches it on stdin.
@@ -97,9 +99,15 @@ def run_grader(directory: Path, items, *, secret: CourseSecret | None, language:
         elif training_memo is not True and training_memo is not None:
             command += ["--training-memo", str(training_memo)]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        lent: tuple[int, ...] = ()
+        if fork_server is not None and fork_server.alive():
+            server_env, server_fd = fork_server.attach_spec()
+            env.update(server_env)
+            lent = (server_fd,)
         try:
             completed = subprocess.run(command, cwd=temporary, env=env, capture_output=True, text=True,
-                                       timeout=timeout, input=f"{secret.token}\n" if secret is not None else "")
+                                       timeout=timeout, input=f"{secret.token}\n" if secret is not None else "",
+                                       pass_fds=lent)
         except subprocess.TimeoutExpired:
             raise GraderTimeout(f"grading {','.join(items)} took longer than {timeout:g} s") from None
         if completed.returncode != 0 or not output.is_file():

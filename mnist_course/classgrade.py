@@ -115,6 +115,7 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
     grading hung past its limit. ``sandbox``: ``mnist-grade --sandbox`` (None: the worker's
     ``$MNIST_SANDBOX``, else bwrap). ``training_memo``: the course's memo folder (shared by every
     worker on this machine), False for none."""
+    from autograder.forkbox import process_server
     from autograder.notebook import GraderTimeout, run_grader
 
     with tempfile.TemporaryDirectory(prefix="mnist-class-") as temporary:
@@ -124,7 +125,7 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
             (package / name).write_bytes(data)
         try:
             return run_grader(Path(temporary), list(items), secret=secret, language=language, sandbox=sandbox,
-                              training_memo=training_memo)
+                              training_memo=training_memo, fork_server=process_server(sandbox))
         except GraderTimeout as error:
             return {"grader_failure": str(error)}
 

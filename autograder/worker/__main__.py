@@ -1,4 +1,4 @@
-"""``python -I -m autograder.worker REQUEST_FD RESULT_FD`` (one worker), or ``--fork-server SOCKET_FD``
+"""``python -I -m autograder.worker REQUEST_FD RESULT_FD`` (one worker), or ``--fork-server SOCKET_FD [--boxed]``
 (``autograder.worker.forkserver``): see ``autograder.worker``."""
 
 import os
@@ -17,9 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["MPLBACKEND"] = "Agg"
 
 if sys.argv[1] == "--fork-server":
-    from autograder.worker.forkserver import serve
+    from autograder.worker.forkserver import serve, serve_in_box
 
-    serve(int(sys.argv[2]))
+    (serve_in_box if sys.argv[3:] == ["--boxed"] else serve)(int(sys.argv[2]))
 else:
     from autograder.worker.loop import main
 

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
+import select
+import shutil
 import signal
 import socket
 import sys
+import time
 
 MAX_MESSAGE = 4096
 
@@ -106,6 +110,200 @@ def serve(socket_fd: int) -> None:
         try:
             pid = _spawn(json.loads(message), fds)
             answer = {"pid": pid}
+        except Exception as error:
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            for fd in fds:
+                os.close(fd)
+        control.sendall(json.dumps(answer).encode() + b"\n")
+
+
+# --- in a box, for students' work: one server for many students, one student at a time ----------------
+
+SWEEP_ROUNDS = 300          # ~3 s of killing before the server gives up on its box (the grader then kills it)
+IPC_RMID = 0
+
+
+def _report_exits(statuses: dict[int, int]) -> None:
+    """Reap this process's children; tell the grader how each worker ended (its exit code, as
+    ``os.waitstatus_to_exitcode`` gives it) on that worker's status pipe, then close the pipe."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = statuses.pop(pid, None)
+        if fd is not None:
+            try:
+                os.write(fd, str(os.waitstatus_to_exitcode(status)).encode())
+            except OSError:
+                pass   # its grader is gone (killed at its time limit): nobody to tell
+            finally:
+                os.close(fd)
+
+
+def _spawn_in_box(spec: dict, fds: list[int], statuses: dict[int, int]) -> int:
+    """Fork one worker (once: the grader, outside the box's PID namespace, cannot adopt it, so this
+    process waits for it and reports its end). Before anything else it says hello on ``hello``,
+    which gives the grader its pid as the grader sees it (SO_PASSCRED)."""
+    request_fd, result_fd, log_fd, status_fd, hello_fd = fds
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            signal.set_wakeup_fd(-1)   # this process's wake-up pipe is not the worker's to write
+            hello = socket.socket(fileno=hello_fd)
+            hello.sendall(b"\n")
+            hello.close()
+            _become_worker(spec, request_fd, result_fd, log_fd)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+    statuses[pid] = os.dup(status_fd)
+    return pid
+
+
+def _remove_sysv_ipc() -> None:
+    """Shared memory, message queues and semaphores left in the box's IPC namespace."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, remove in (("shm", lambda id_: libc.shmctl(id_, IPC_RMID, None)),
+                         ("msg", lambda id_: libc.msgctl(id_, IPC_RMID, None)),
+                         ("sem", lambda id_: libc.semctl(id_, 0, IPC_RMID, 0))):
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as table:
+                ids = [int(line.split()[1]) for line in table.readlines()[1:] if line.split()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for id_ in ids:
+            remove(id_)
+
+
+def _mount_points() -> set[str]:
+    with open("/proc/self/mountinfo", encoding="utf-8") as table:
+        # Octal escapes for space, tab, newline and backslash (proc(5)); other bytes as they are.
+        return {re.sub(r"\\([0-7]{3})", lambda code: chr(int(code[1], 8)), line.split()[4])
+                for line in table if len(line.split()) > 4}
+
+
+def _empty(folder: str, mounts: set[str]) -> None:
+    """Remove everything in ``folder`` but the mounts (the gradings' folder, the interpreter, ...,
+    when they live under /tmp) and the folders bwrap made on the way to them."""
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if path in mounts:
+            continue
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700)   # a student's mode-000 folder is still theirs to open and empty
+                if any(mount.startswith(path + "/") for mount in mounts):
+                    _empty(path, mounts)
+                    continue
+                for parent, folders, _ in os.walk(path):
+                    for child in folders:
+                        if not os.path.islink(os.path.join(parent, child)):
+                            os.chmod(os.path.join(parent, child), 0o700)
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass   # what is left makes the sweep fail: the grader then ends the whole box
+
+
+def _leftovers(folder: str, mounts: set[str]) -> list[str]:
+    found = []
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if path in mounts:
+            continue
+        if os.path.isdir(path) and not os.path.islink(path) and any(m.startswith(path + "/") for m in mounts):
+            found += _leftovers(path, mounts)
+        else:
+            found.append(path)
+    return found
+
+
+def _sweep(statuses: dict[int, int]) -> dict:
+    """After a student's grading: end every process in the box but its init and this one (a daemon
+    the student's code left behind, setsid or not), then empty what the box may write besides the
+    grading folders (``/tmp``, ``/dev/shm``, System V IPC). The next student's files arrive only
+    after this has answered."""
+    me = os.getpid()
+    for _ in range(SWEEP_ROUNDS):
+        others = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, me)]
+        if not others:
+            break
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _report_exits(statuses)
+        time.sleep(0.01)   # the box's init reaps the ones it inherited
+    else:
+        return {"error": f"processes left in the box: {others[:5]}"}
+    mounts = _mount_points()
+    for folder in ("/tmp", "/dev/shm"):
+        _empty(folder, mounts)
+    _remove_sysv_ipc()
+    leftovers = _leftovers("/tmp", mounts) + _leftovers("/dev/shm", mounts)
+    return {"swept": True} if not leftovers else {"error": f"files left in the box: {leftovers[:5]}"}
+
+
+def serve_in_box(socket_fd: int) -> None:
+    """The fork server of ``autograder.forkbox.BoxedForkServer``, in a box (``autograder.jail``)
+    around the folder the gradings' files are put in. It forks one worker at a time: a second is
+    refused until the grader has asked for a sweep after the first (``_sweep``), so two students'
+    workers never share the box, and nothing one left running or wrote sees the next one's files.
+    Non-dumpable: a worker (the same uid) cannot write into this process's memory, so every worker
+    is a copy of the process that only imported."""
+    control = socket.socket(fileno=socket_fd)
+    os.set_inheritable(socket_fd, False)
+    _not_dumpable()
+    os.chdir("/")
+    import autograder.worker.loop  # noqa: F401  (every import a worker needs, TensorFlow not started)
+
+    wake_read, wake_write = os.pipe()
+    for fd in (wake_read, wake_write):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)   # a worker's end wakes the loop below
+    statuses: dict[int, int] = {}
+    swept = True
+    control.sendall(b"ready\n")
+    while True:
+        ready, _, _ = select.select([control, wake_read], [], [])
+        if wake_read in ready:
+            try:
+                while os.read(wake_read, 512):
+                    pass
+            except BlockingIOError:
+                pass
+            _report_exits(statuses)
+        if control not in ready:
+            continue
+        message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 5)
+        if not message:
+            return   # the grader closed its end
+        try:
+            request = json.loads(message)
+            if request.get("sweep"):
+                answer = _sweep(statuses)
+                swept = "swept" in answer
+            elif not swept or statuses:
+                answer = {"error": "a worker of the last grading is not swept away yet"}
+            elif len(fds) != 5:
+                answer = {"error": f"{len(fds)} descriptors, not 5"}
+            else:
+                answer = {"pid": _spawn_in_box(request, fds, statuses)}
+                swept = False
         except Exception as error:
             answer = {"error": f"{type(error).__name__}: {error}"}
         finally:

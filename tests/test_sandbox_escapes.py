@@ -75,9 +75,32 @@ def _attempting(tmp_path, body: str) -> Path:
                            name=f"alice-{len(list(tmp_path.glob('alice-*')))}")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def boxed_fork_server():
+    """Every boxed attempt runs twice: in a fresh box, and in a worker forked by the boxed fork
+    server that ``mnist-course autograde`` grades a class with (``autograder.forkbox``), after the
+    attempts before it, in the same box. Both must stop it alike."""
+    from autograder.forkbox import BoxedForkServer
+
+    global _SERVER
+    _SERVER = BoxedForkServer()
+    yield _SERVER
+    _SERVER.close()
+    _SERVER = None
+
+
+_SERVER = None
+
+
 def _normalize_points(submission: Path, sandbox: str) -> tuple[float, float]:
     report = grade(submission, only=["normalize"], sandbox=sandbox)
     assert report.sandbox == sandbox
+    if sandbox == "bwrap":
+        spawned = _SERVER.spawned
+        forked = grade(submission, only=["normalize"], sandbox=sandbox, workers=_SERVER)
+        assert _SERVER.spawned > spawned, "the boxed fork server forked no worker for this grading"
+        assert (forked.score, forked.max_score) == (report.score, report.max_score), \
+            [(r.name, r.message.en) for r in forked.results if r.score < r.max_score]
     return report.score, report.max_score
 
 

@@ -109,6 +109,9 @@ class BoxedForkServer:
                 self._answers.close()
                 self._lock_file.close()
                 raise OSError("the fork server did not sweep its box")
+            # Its files too (a killed grader removed none; an unprivileged worker may write here).
+            self._entries: set[str] = set()
+            self._tidy()
         else:
             self._start(startup_seconds)
             self._answers = self._socket.makefile("rb")
@@ -258,10 +261,17 @@ class BoxedForkServer:
             answer = self._ask({"sweep": True})
         if "swept" not in answer:
             self._kill_box()
-        # What the worker made in the gradings' folder beside its own grading's (same uid unboxed).
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Remove what is in the gradings' folder beside the grading under way (``_entries``, as
+        ``acquire`` found it): what a worker made there (unprivileged, it has the grader's uid)."""
         for name in set(os.listdir(self.folder)) - self._entries:
             path = self.folder / name
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() and not path.is_symlink() else path.unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     def close(self) -> None:
         try:

@@ -29,6 +29,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Enum, Float, Unicode
 
 from autograder import cache, jail, memo
+from autograder.forkbox import process_server
 from autograder import secret as course_secret
 from autograder.sandbox import Limits
 
@@ -71,8 +72,12 @@ class IsolatedGrades(NbGraderPreprocessor):
             if results is not None and "grader_failure" in results:   # it hung when graded before
                 raise GraderTimeout(results["grader_failure"])
             if results is None:
+                # nbgrader grades one student after another in this process: each grader is lent
+                # its boxed fork server (autograder.forkbox), and forks its worker instead of
+                # importing TensorFlow anew.
                 results = run_grader(directory, items, secret=secret, language=self.language,
-                                     timeout=self.timeout, sandbox=self.sandbox, training_memo=self._memo_folder())
+                                     timeout=self.timeout, sandbox=self.sandbox, training_memo=self._memo_folder(),
+                                     fork_server=process_server(self.sandbox))
                 if key:
                     cache.store(self.cache_dir, key, results)
             else:

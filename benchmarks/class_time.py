@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: $MNIST_SANDBOX, else bwrap)")
     parser.add_argument("--memo", choices=("on", "off", "both"), default="on",
                         help="the training memo (autograder.memo): both: only `mnist-course autograde` with 2 "
-                             "workers, the memo off and then on (the course's, empty at the start), and the "
-                             "ratio of their students/hour/core")
+                             "workers, the memo and the boxed fork server (autograder.forkbox) off, then the "
+                             "server on, then both on (the course's memo empty at the start), and the ratios "
+                             "of their students/hour/core")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     rows = []
@@ -147,17 +148,25 @@ def _sandbox_ratio(args, workspace: Path, cores: int) -> int:
 
 
 def _memo_ratio(args, workspace: Path, cores: int) -> int:
-    """The same class graded with 2 workers, every model trained for every student, then with the
-    course's training memo (empty at the start: the first gradings train, the others recall)."""
+    """The same class graded with 2 workers: as before the training memo and the boxed fork server
+    (every model trained for every student, a fresh boxed worker each), then with the fork server
+    alone, then with both (the course's memo empty at the start: the first gradings train, the
+    others recall)."""
     rate = {}
-    for memo in ("off", "on"):
-        copy = build(workspace / f"memo-{memo}", args.assignment, args.students, workspace)
+    for memo, server in (("off", "off"), ("off", "on"), ("on", "on")):
+        copy = build(workspace / f"memo-{memo}-{server}", args.assignment, args.students, workspace)
+        if server == "off":
+            os.environ["MNIST_NO_FORK_SERVER"] = "1"   # read by each Dask worker (autograder.forkbox)
+        else:
+            os.environ.pop("MNIST_NO_FORK_SERVER", None)
         seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=2, progress=False,
                                                       log=lambda *a: None, training_memo=memo == "on"))
-        rate[memo] = args.students / (seconds / 3600) / min(cores, 4)
-        print(f"memo {memo:3}: {seconds:6.0f} s, {rate[memo]:5.0f} students/hour/core", flush=True)
-    print(f"\n{args.students} students, {args.assignment}, {cores} cores, 2 Dask workers: "
-          f"memo on/off students/hour/core = {rate['on'] / rate['off']:.2f}")
+        rate[memo, server] = args.students / (seconds / 3600) / min(cores, 4)
+        print(f"memo {memo:3}, fork server {server:3}: {seconds:6.0f} s, {rate[memo, server]:5.0f} students/hour/core",
+              flush=True)
+    print(f"\n{args.students} students, {args.assignment}, {cores} cores, 2 Dask workers, students/hour/core against "
+          f"memo and fork server off: fork server {rate['off', 'on'] / rate['off', 'off']:.2f}x, "
+          f"both {rate['on', 'on'] / rate['off', 'off']:.2f}x")
     return 0
 
 

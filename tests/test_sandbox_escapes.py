@@ -79,26 +79,25 @@ def _attempting(tmp_path, body: str) -> Path:
 def boxed_fork_server():
     """Every boxed attempt runs twice: in a fresh box, and in a worker forked by the boxed fork
     server that ``mnist-course autograde`` grades a class with (``autograder.forkbox``), after the
-    attempts before it, in the same box. Both must stop it alike."""
-    from autograder.forkbox import BoxedForkServer
-
-    global _SERVER
-    _SERVER = BoxedForkServer()
-    yield _SERVER
-    _SERVER.close()
-    _SERVER = None
+    attempts before it, in the same box. Both must stop it alike. Started by the first attempt."""
+    yield
+    if _SERVER:
+        _SERVER.pop().close()
 
 
-_SERVER = None
+_SERVER: list = []
 
 
 def _normalize_points(submission: Path, sandbox: str) -> tuple[float, float]:
     report = grade(submission, only=["normalize"], sandbox=sandbox)
     assert report.sandbox == sandbox
     if sandbox == "bwrap":
-        spawned = _SERVER.spawned
-        forked = grade(submission, only=["normalize"], sandbox=sandbox, workers=_SERVER)
-        assert _SERVER.spawned > spawned, "the boxed fork server forked no worker for this grading"
+        from autograder.forkbox import BoxedForkServer
+
+        server = _SERVER[0] if _SERVER else _SERVER.append(BoxedForkServer()) or _SERVER[0]
+        spawned = server.spawned
+        forked = grade(submission, only=["normalize"], sandbox=sandbox, workers=server)
+        assert server.spawned > spawned, "the boxed fork server forked no worker for this grading"
         assert (forked.score, forked.max_score) == (report.score, report.max_score), \
             [(r.name, r.message.en) for r in forked.results if r.score < r.max_score]
     return report.score, report.max_score
@@ -351,12 +350,14 @@ return 'MNIST_GRADERS_OWN' in os.environ or any(key.startswith('PYTEST') for key
     assert score == total
 
 
-@pytest.mark.slow   # every attempt above once more, in a pytest of its own: ~2 min
+@pytest.mark.slow   # every attempt above once more, and tests/test_forkbox.py, in a pytest of its own: ~5 min
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user (CI runs as root)")
 def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_path):
     """This module again, as a uid that is not root and has no capabilities: the grader's boxes are
     then bwrap's unprivileged kind (a user namespace of their own), and every attempt above must
-    fail in them too, its unboxed control still succeeding.
+    fail in them too, its unboxed control still succeeding. With it the boxed fork server's tests
+    (tests/test_forkbox.py): there a worker has the grader's own uid, and may write beside its
+    grading, which the server's owner removes.
 
     How it becomes that user: the grader's own box (``autograder.jail``) around pytest, with the
     checkout read-only and the host's /proc (a nested bwrap may mount a new /proc only where the
@@ -367,6 +368,7 @@ def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_
     outer = jail.command(box, ["/usr/bin/env", f"PYTHONPATH={REPO}", "PYTHONDONTWRITEBYTECODE=1", sys.executable,
                                "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "--rootdir", str(REPO),
                                "--basetemp", str(workdir / "pytest"), str(Path(__file__).resolve()),
+                               str(Path(__file__).resolve().parent / "test_forkbox.py"),
                                "-k", "not unprivileged_user"])
     outer.remove("--unshare-pid")
     proc = outer.index("--proc")

@@ -1,14 +1,15 @@
 """How long grading takes: wall time of `mnist-grade solutions`, process start-up included.
 
     python benchmarks/grade_time.py [--runs 3] [--submission solutions] [--sandbox both|bwrap|none]
-                                    [--memo off|cold|warm|both]
+                                    [--memo off|cold|warm|both] [--fork-server]
 
 Prints the wall time of each run and, from the grader's own timings, the seconds spent training
 each variant. ``--sandbox both`` alternates boxed and unboxed runs in the same session and prints
 the ratio of their medians, and bwrap's own start-up cost (``bwrap … /bin/true`` against
 ``/bin/true``). ``--memo`` (``autograder.memo``): ``off`` trains everything (``--no-training-memo``);
 ``cold`` gives each run an empty memo; ``warm`` fills one memo with an untimed run first; ``both``
-alternates cold and warm runs and prints their medians. A benchmark, not a test: it prints figures
+alternates cold and warm runs and prints their medians. ``--fork-server``: every run is lent one
+boxed fork server, as a class's gradings are (``autograder.forkbox``). A benchmark, not a test: it prints figures
 and never fails on them.
 """
 
@@ -33,6 +34,9 @@ def main() -> int:
     parser.add_argument("--submission", default="solutions")
     parser.add_argument("--sandbox", choices=("both", "bwrap", "none"), default="bwrap")
     parser.add_argument("--memo", choices=("off", "cold", "warm", "both"), default="off")
+    parser.add_argument("--fork-server", action="store_true",
+                        help="lend every run one boxed fork server (autograder.forkbox), started here first, as "
+                             "nbgrader's autograde and each Dask worker of mnist-course autograde lend theirs")
     args = parser.parse_args()
     if args.sandbox == "both" and args.memo == "both":
         parser.error("one of --sandbox and --memo may be 'both'")
@@ -43,6 +47,17 @@ def main() -> int:
     # As `./kit run` grades: every check, the hidden ones from the course's secret (made if missing).
     subprocess.run([sys.executable, "-m", "mnist_course", "secret", "--course", "assignments"], cwd=REPO,
                    check=True, capture_output=True)
+    lent_env: dict[str, str] = {}
+    lent_fds: tuple[int, ...] = ()
+    if args.fork_server:
+        from autograder.forkbox import BoxedForkServer
+
+        started = time.perf_counter()
+        server = BoxedForkServer()
+        print(f"boxed fork server started in {time.perf_counter() - started:.1f} s (once per autograde process)")
+        lent_env, fd = server.attach_spec()
+        lent_fds = (fd,)
+
     def grade_once(mode: str, memo: str):
         with tempfile.TemporaryDirectory() as directory:
             output = Path(directory) / "results.json"
@@ -52,8 +67,8 @@ def main() -> int:
             completed = subprocess.run([sys.executable, "-m", "autograder.cli", args.submission, "--lang", "en",
                                         "--course", "assignments", "--json", str(output), "--sandbox", mode,
                                         *options],
-                                       cwd=REPO, capture_output=True, text=True,
-                                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                                       cwd=REPO, capture_output=True, text=True, pass_fds=lent_fds,
+                                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **lent_env))
             wall = time.perf_counter() - started
             if completed.returncode != 0:
                 print(completed.stderr, file=sys.stderr)

@@ -93,15 +93,54 @@ def unchanged(request):
     return lambda report: assert_unchanged(report, request.node.nodeid)
 
 
+class _ForkServers:
+    """Boxed gradings' workers from a boxed fork server (``autograder.forkbox``, as a class is
+    graded), unboxed ones' from an unboxed one (``autograder.workers.ForkServer``)."""
+
+    reuses = False
+
+    def __init__(self):
+        from autograder import jail
+        from autograder.sandbox import ForkServer
+
+        self.unboxed = ForkServer()
+        self.boxed = None
+        if jail.available():
+            from autograder.forkbox import BoxedForkServer
+
+            self.boxed = BoxedForkServer()
+        self.folder = self.boxed.folder if self.boxed else None
+        self.uid = self.boxed.uid if self.boxed else None
+        self._from: dict[int, object] = {}
+
+    @property
+    def spawned(self) -> int:
+        return self.unboxed.spawned + (self.boxed.spawned if self.boxed else 0)
+
+    def acquire(self, limits, logdir, attempt, box=None):
+        source = self.boxed if box is not None and self.boxed is not None else self.unboxed
+        channel = source.acquire(limits, logdir, attempt, box)
+        self._from[id(channel)] = source
+        return channel
+
+    def release(self, channel, finished):
+        self._from.pop(id(channel)).release(channel, finished)
+
+    def close(self):
+        self.unboxed.close()
+        if self.boxed is not None:
+            self.boxed.close()
+
+
 @pytest.fixture(scope="session")
 def fork_server():
-    """Fresh, isolated workers forked from one process that imported TensorFlow once
-    (``autograder.sandbox.ForkServer``): the isolation and adversarial tests grade dozens of hostile
-    submissions, each in a new worker, at ~1 s instead of ~6 s a worker. ``mnist-grade`` itself (and
-    the tests that run it) starts its workers from scratch."""
-    from autograder.sandbox import ForkServer
-
-    server = ForkServer()
+    """Fresh, isolated workers forked from a process that imported TensorFlow once: the isolation
+    and adversarial tests grade dozens of hostile submissions, each in a new worker, at ~1 s instead
+    of ~5 s a worker. Boxed, from the boxed fork server a class is graded with, one submission
+    after another in its box; unboxed, from an unboxed one. ``mnist-grade`` itself (and the tests
+    that run it) starts its workers from scratch; tests/test_sandbox_escapes.py grades each escape
+    attempt both ways."""
+    server = _ForkServers()
     yield server
     server.close()
 

@@ -227,8 +227,8 @@ def test_fork_server_workers_grade_exactly_as_workers_started_from_scratch(tmp_p
                         "    import ctypes\n    ctypes.string_at(0)\n\n\n"
                         "def normalize(images):\n    import os\n    os._exit(3)\n", "one_hot")
     spawned = fork_server.spawned
-    # Unboxed: a boxed grading never uses the fork server (autograder/jail.py); the boxed fresh
-    # workers' exits are compared with the unboxed ones in test_sandbox_escapes.py.
+    # Unboxed here: the boxed fork server's forked workers are compared with fresh boxes in
+    # tests/test_forkbox.py.
     forked = grade(broken, only=SUBJECTS, limits=FAST, workers=fork_server, secret=TEST_SECRET, sandbox="none")
     fresh = grade(broken, only=SUBJECTS, limits=FAST, secret=TEST_SECRET, sandbox="none")
     boxed = grade(broken, only=SUBJECTS, limits=FAST, secret=TEST_SECRET, sandbox="bwrap")

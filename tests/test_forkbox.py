@@ -213,3 +213,23 @@ def test_mnist_grade_lent_a_server_forks_there_and_a_killed_grader_leaves_nothin
     results = run_grader(looker, ["normalize"], secret=None, language="en", fork_server=server, training_memo=False)
     assert results["score"] == results["max_score"], [t["output"] for t in results["tests"]]
     assert server.alive()   # swept when the next grader attached, not ended
+
+
+def test_a_forked_worker_grades_as_a_fresh_box_does(tmp_path, server, training_memo):
+    """Same verdicts, messages included, for the reference and for a mutant with a wrong dtype and
+    a wrong padding, every check but the trainings' (one variant's, recalled from the memo)."""
+    from tests.submissions import make_mutant
+
+    mutant = make_mutant(tmp_path, [("preprocessing", "np.asarray(images, dtype=np.float32)",
+                                     "np.asarray(images, dtype=np.float64)"),
+                                    ("models", 'keras.layers.Conv2D(64, (3, 3), padding="same"',
+                                     'keras.layers.Conv2D(64, (3, 3), padding="valid"')])
+    subjects = ["normalize", "flatten", "add_channel_axis", "one_hot", "labels_from_scores", "choose_loss",
+                "early_stopping", "compile_model", "plot_history", "plot_predictions", "plot_first_layer_weights",
+                "build_mlp", "build_cnn", "variant A"]
+    for submission in (REFERENCE.parent, mutant):
+        fresh = grade(submission, only=subjects, secret=TEST_SECRET, memo=training_memo)
+        forked = grade(submission, only=subjects, secret=TEST_SECRET, memo=training_memo, workers=server)
+        assert [(r.name, r.score, r.message.en) for r in forked.results] == \
+            [(r.name, r.score, r.message.en) for r in fresh.results]
+    assert forked.score < forked.max_score   # the mutant is caught, alike

@@ -1,4 +1,6 @@
-"""``python -I -m autograder.worker --fork-server SOCKET_FD``: import once, fork a fresh worker per grading.
+"""``python -I -m autograder.worker --fork-server SOCKET_FD [--boxed]``: import once, fork a fresh
+worker per grading. ``--boxed``: the server inside a box of its own, for students' work, one
+student at a time (``serve_in_box``, below; the grader's side is ``autograder.forkbox``).
 
 A worker spends ~5 s importing NumPy, matplotlib, TensorFlow and Keras before it runs a single
 probe. Where many submissions are graded one after another (a class; the grader's own isolation
@@ -107,15 +109,19 @@ def serve(socket_fd: int) -> None:
         message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 3)
         if not message:
             return   # the grader closed its end
-        try:
-            pid = _spawn(json.loads(message), fds)
-            answer = {"pid": pid}
-        except Exception as error:
-            answer = {"error": f"{type(error).__name__}: {error}"}
-        finally:
-            for fd in fds:
-                os.close(fd)
-        control.sendall(json.dumps(answer).encode() + b"\n")
+        _answer(control, fds, lambda: {"pid": _spawn(json.loads(message), fds)})
+
+
+def _answer(control: socket.socket, fds: list[int], act) -> None:
+    """Answer a request with what ``act()`` returns (or the error it raised); its descriptors closed."""
+    try:
+        answer = act()
+    except Exception as error:
+        answer = {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        for fd in fds:
+            os.close(fd)
+    control.sendall(json.dumps(answer).encode() + b"\n")
 
 
 # --- in a box, for students' work: one server for many students, one student at a time ----------------
@@ -276,7 +282,7 @@ def serve_in_box(socket_fd: int) -> None:
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)   # a worker's end wakes the loop below
     statuses: dict[int, int] = {}
-    swept = True
+    state = {"swept": True}
     control.sendall(b"ready\n")
     while True:
         ready, _, _ = select.select([control, wake_read], [], [])
@@ -292,24 +298,21 @@ def serve_in_box(socket_fd: int) -> None:
         message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 5)
         if not message:
             return   # the grader closed its end
-        try:
-            request = json.loads(message)
-            if request.get("sweep"):
-                answer = _sweep(statuses)
-                swept = "swept" in answer
-            elif not swept or statuses:
-                answer = {"error": "a worker of the last grading is not swept away yet"}
-            elif len(fds) != 5:
-                answer = {"error": f"{len(fds)} descriptors, not 5"}
-            else:
-                answer = {"pid": _spawn_in_box(request, fds, statuses)}
-                swept = False
-        except Exception as error:
-            answer = {"error": f"{type(error).__name__}: {error}"}
-        finally:
-            for fd in fds:
-                os.close(fd)
-        control.sendall(json.dumps(answer).encode() + b"\n")
+        _answer(control, fds, lambda: _serve_in_box_once(json.loads(message), fds, statuses, state))
+
+
+def _serve_in_box_once(request: dict, fds: list[int], statuses: dict[int, int], state: dict) -> dict:
+    """A sweep, or a worker forked when the box has been swept since the last one."""
+    if request.get("sweep"):
+        answer = _sweep(statuses)
+        state["swept"] = "swept" in answer
+        return answer
+    if not state["swept"] or statuses:
+        return {"error": "a worker of the last grading is not swept away yet"}
+    if len(fds) != 5:
+        return {"error": f"{len(fds)} descriptors, not 5"}
+    state["swept"] = False
+    return {"pid": _spawn_in_box(request, fds, statuses)}
 
 
 if __name__ == "__main__":

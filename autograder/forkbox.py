@@ -43,7 +43,7 @@ from pathlib import Path
 
 from autograder import jail
 from autograder.limits import Limits
-from autograder.workers import Channel, _start_worker
+from autograder.workers import Channel, start_worker
 
 ENVIRONMENT = "MNIST_FORK_SERVER"   # how mnist-grade finds the server it was given (attach_spec)
 ANSWER_SECONDS = 10.0               # a sweep, a fork or a worker's last word; longer: the box is killed
@@ -212,7 +212,7 @@ class BoxedForkServer:
 
     def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> Channel:
         if box is None or not self.alive():
-            return _start_worker(logdir, limits, attempt, box)
+            return start_worker(logdir, limits, attempt, box)
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
         status_read, status_write = os.pipe()
@@ -234,7 +234,7 @@ class BoxedForkServer:
                 os.close(fd)
             log.close()
             self._kill_box()
-            return _start_worker(logdir, limits, attempt, box)
+            return start_worker(logdir, limits, attempt, box)
         self.spawned += 1
         # boxed=False: the exit code is the worker's own, not bwrap's 128 + signal.
         return Channel(_Relayed(pid, status_read, self._kill_box), os.fdopen(request_write, "w", encoding="utf-8"),

@@ -2,8 +2,9 @@
 process and the parent's ends of its request and result pipes) for each attempt of a grading, and
 takes it back when the attempt ends: ``FreshWorkers`` (the default: a new ``python -I -m
 autograder.worker`` each time, in the grading's box when there is one), ``ForkServer`` (fresh
-workers forked from a process that imported TensorFlow once) or ``WarmWorkers`` (one worker kept
-between trusted gradings: the grader's meta-tests).
+unboxed workers forked from a process that imported TensorFlow once; the boxed one a class is
+graded with is ``autograder.forkbox``) or ``WarmWorkers`` (one worker kept between trusted
+gradings: the grader's meta-tests).
 
 In: ``Limits``, the grading's work directory (where worker logs go), the attempt's number, the
 grading's ``jail.Box`` if any. Out: ``Channel``s; ``release`` closes or keeps them. What is said
@@ -68,8 +69,9 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _start_worker(logdir: Path, limits: Limits, attempt: int, box: "jail.Box | None" = None) -> Channel:
-    """A new worker process; in ``box`` (``autograder.jail``) when one is given."""
+def start_worker(logdir: Path, limits: Limits, attempt: int, box: "jail.Box | None" = None) -> Channel:
+    """A new worker process; in ``box`` (``autograder.jail``) when one is given. Also what the fork
+    servers fall back on (``autograder.forkbox``)."""
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     log = open(logdir / f"worker-{attempt}.log", "wb")
@@ -92,7 +94,7 @@ class FreshWorkers:
     uid: int | None = None       # the uid a box of these workers runs as (None: one per grading)
 
     def acquire(self, limits: Limits, logdir: Path, attempt: int, box: "jail.Box | None" = None) -> Channel:
-        return _start_worker(logdir, limits, attempt, box)
+        return start_worker(logdir, limits, attempt, box)
 
     def release(self, channel: Channel, finished: bool) -> None:
         channel.close()
@@ -171,9 +173,9 @@ class ForkServer:
         if box is not None:
             # Its workers share the server's view of the disk, so a box of their own cannot be
             # given to them: a boxed grading gets a fresh boxed worker instead.
-            return _start_worker(logdir, limits, attempt, box)
+            return start_worker(logdir, limits, attempt, box)
         if self.process.poll() is not None:   # killed by a submission, say: carry on without it
-            return _start_worker(logdir, limits, attempt)
+            return start_worker(logdir, limits, attempt)
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
         log = open(logdir / f"worker-{attempt}.log", "wb")
@@ -192,7 +194,7 @@ class ForkServer:
             for fd in (request_write, result_read):
                 os.close(fd)
             log.close()
-            return _start_worker(logdir, limits, attempt)
+            return start_worker(logdir, limits, attempt)
         self.spawned += 1
         return Channel(_Adopted(answer["pid"]), os.fdopen(request_write, "w", encoding="utf-8"),
                         os.fdopen(result_read, "rb", buffering=0), log)
@@ -264,7 +266,7 @@ class WarmWorkers:
         channel = self.take(limits, boxed=box is not None)
         if channel is None:
             self.starts += 1
-            channel = self._starter.submit(_start_worker, self.logdir, limits, self.starts,
+            channel = self._starter.submit(start_worker, self.logdir, limits, self.starts,
                                            self._box if box is not None else None).result()
         return channel
 
@@ -284,4 +286,4 @@ class WarmWorkers:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-WorkerSource = FreshWorkers | ForkServer | WarmWorkers
+WorkerSource = FreshWorkers | ForkServer | WarmWorkers   # and autograder.forkbox.BoxedForkServer

@@ -199,19 +199,25 @@ def _mount_points() -> set[str]:
                 for line in table if len(line.split()) > 4}
 
 
-def _empty(folder: str, mounts: set[str]) -> None:
+def _empty(folder: str, mounts: set[str]) -> list[str]:
     """Remove everything in ``folder`` but the mounts (the gradings' folder, the interpreter, ...,
-    when they live under /tmp) and the folders bwrap made on the way to them."""
+    when they live under /tmp) and the folders bwrap made on the way to them; what could not be
+    removed."""
+    left = []
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
         if path in mounts:
             continue
         try:
             if os.path.isdir(path) and not os.path.islink(path):
-                os.chmod(path, 0o700)   # a student's mode-000 folder is still theirs to open and empty
                 if any(mount.startswith(path + "/") for mount in mounts):
-                    _empty(path, mounts)
+                    try:   # bwrap made it: root's as root (and closed to students), else theirs to close
+                        os.chmod(path, 0o700)
+                    except PermissionError:
+                        pass
+                    left += _empty(path, mounts)
                     continue
+                os.chmod(path, 0o700)   # a student's mode-000 folder is still theirs to open and empty
                 for parent, folders, _ in os.walk(path):
                     for child in folders:
                         if not os.path.islink(os.path.join(parent, child)):
@@ -220,20 +226,8 @@ def _empty(folder: str, mounts: set[str]) -> None:
             else:
                 os.unlink(path)
         except OSError:
-            pass   # what is left makes the sweep fail: the grader then ends the whole box
-
-
-def _leftovers(folder: str, mounts: set[str]) -> list[str]:
-    found = []
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if path in mounts:
-            continue
-        if os.path.isdir(path) and not os.path.islink(path) and any(m.startswith(path + "/") for m in mounts):
-            found += _leftovers(path, mounts)
-        else:
-            found.append(path)
-    return found
+            left.append(path)   # the sweep fails: the grader then ends the whole box
+    return left
 
 
 def _sweep(statuses: dict[int, int]) -> dict:
@@ -256,10 +250,8 @@ def _sweep(statuses: dict[int, int]) -> dict:
     else:
         return {"error": f"processes left in the box: {others[:5]}"}
     mounts = _mount_points()
-    for folder in ("/tmp", "/dev/shm"):
-        _empty(folder, mounts)
+    leftovers = _empty("/tmp", mounts) + _empty("/dev/shm", mounts)
     _remove_sysv_ipc()
-    leftovers = _leftovers("/tmp", mounts) + _leftovers("/dev/shm", mounts)
     return {"swept": True} if not leftovers else {"error": f"files left in the box: {leftovers[:5]}"}
 
 

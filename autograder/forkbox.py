@@ -43,7 +43,7 @@ from pathlib import Path
 
 from autograder import jail
 from autograder.limits import Limits
-from autograder.workers import Channel, start_worker
+from autograder.workers import Channel, fork_request, start_worker
 
 ENVIRONMENT = "MNIST_FORK_SERVER"   # how mnist-grade finds the server it was given (attach_spec)
 ANSWER_SECONDS = 10.0               # a sweep, a fork or a worker's last word; longer: the box is killed
@@ -219,11 +219,9 @@ class BoxedForkServer:
         hello, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         hello.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         log = open(logdir / f"worker-{attempt}.log", "wb")
-        spec = {"memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
-                "file_bytes": limits.file_bytes, "cwd": str(logdir)}
         self._entries = set(os.listdir(self.folder))
         with self._lock:
-            answer = self._ask(spec, [request_read, result_write, log.fileno(), status_write, theirs.fileno()])
+            answer = self._ask(fork_request(limits, logdir), [request_read, result_write, log.fileno(), status_write, theirs.fileno()])
         for fd in (request_read, result_write, status_write):
             os.close(fd)
         theirs.close()
@@ -296,7 +294,7 @@ def process_server(sandbox: str | None) -> BoxedForkServer | None:
     ``$MNIST_SANDBOX``) or no box can be made: the graders then start their own workers, or fail
     with the sandbox's own message. ``$MNIST_NO_FORK_SERVER=1``: none (the benchmarks' baseline)."""
     global _server
-    if (sandbox or os.environ.get("MNIST_SANDBOX") or "bwrap") != "bwrap" or os.environ.get("MNIST_NO_FORK_SERVER"):
+    if jail.mode_for(sandbox) != "bwrap" or os.environ.get("MNIST_NO_FORK_SERVER"):
         return None
     if not jail.available():
         return None

@@ -35,6 +35,11 @@ from mnist_kit.i18n import Text
 SandboxMode = Literal["bwrap", "none"]
 MODES: tuple[SandboxMode, ...] = ("bwrap", "none")
 
+
+def mode_for(requested: str | None) -> str:
+    """The mode a grading runs in: the one asked for, else ``$MNIST_SANDBOX``, else bwrap."""
+    return requested or os.environ.get("MNIST_SANDBOX") or "bwrap"
+
 TMPFS_BYTES = 512 << 20          # /tmp inside the box: matplotlib's and Keras's caches, student files
 SHM_BYTES = 64 << 20             # /dev/shm inside the box
 PROCESSES = 512                  # RLIMIT_NPROC inside the box's user namespace; TensorFlow's threads count

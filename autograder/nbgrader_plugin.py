@@ -176,5 +176,5 @@ class BoxedExecute(Execute):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The same choice as IsolatedGrades': c.IsolatedGrades.sandbox, else $MNIST_SANDBOX, else bwrap.
-        mode = self.config.IsolatedGrades.get("sandbox") or os.environ.get("MNIST_SANDBOX") or "bwrap"
+        mode = jail.mode_for(self.config.IsolatedGrades.get("sandbox"))
         self.kernel_manager_class = AsyncKernelManager if mode == "none" else BoxedKernelManager

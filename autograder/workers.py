@@ -86,6 +86,13 @@ def start_worker(logdir: Path, limits: Limits, attempt: int, box: "jail.Box | No
                     os.fdopen(result_read, "rb", buffering=0), log, boxed=box is not None)
 
 
+def fork_request(limits: Limits, logdir: Path) -> dict:
+    """What a fork server (``autograder.worker.forkserver``) needs to make a worker: its limits and
+    its working directory."""
+    return {"memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
+            "file_bytes": limits.file_bytes, "cwd": str(logdir)}
+
+
 class FreshWorkers:
     """The default: every worker a new process (``python -I -m autograder.worker``), used once."""
 
@@ -179,8 +186,7 @@ class ForkServer:
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
         log = open(logdir / f"worker-{attempt}.log", "wb")
-        spec = {"memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
-                "file_bytes": limits.file_bytes, "cwd": str(logdir)}
+        spec = fork_request(limits, logdir)
         try:
             with self._lock:
                 socket.send_fds(self._socket, [json.dumps(spec).encode()], [request_read, result_write, log.fileno()])

@@ -43,6 +43,8 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# The language the grade cells' verdicts (the feedback) are written in. What is graded and cached
+# is the same in both; `mnist-course autograde --lang en` writes one run's feedback in English.
 c.IsolatedGrades.language = "ja"
 # Student code runs in a bubblewrap box (autograder/jail.py). "none" only where each grading is
 # isolated already (one container per submission); the feedback says which. Default: $MNIST_SANDBOX, else bwrap.

@@ -1,13 +1,16 @@
 """Grading results kept by content: the same files, graded for the same tasks by the same grader,
 give the same results (the grader is deterministic), so they are graded once.
 
-    key = cache_key(directory, items, language)     # directory holds mnist_tasks/
+    key = cache_key(directory, items, secret)     # directory holds mnist_tasks/
     results = load(cache_dir, key) or grade_and_store(...)
 
-The key covers every ``mnist_tasks/*.py`` file's bytes, the tasks, the language, and the grader
-itself (every file of ``autograder`` and the variant table), so a changed submission or a changed
-grader is graded again. Used by ``IsolatedGrades`` (``nbgrader autograde``) and by the class-scale
-autograde (``mnist_course.classgrade``), which fills the cache in parallel before nbgrader runs.
+The key covers every ``mnist_tasks/*.py`` file's bytes, the tasks, the hidden inputs (the course
+secret's fingerprint) and the grader itself (every file of ``autograder`` and the variant table),
+so a changed submission or a changed grader is graded again. Not the language: the results hold
+every message in both (``autograder.report.gradescope``) and whoever presents them picks one
+(``autograder.notebook.summarize``), so one grading serves a Japanese and an English feedback.
+Used by ``IsolatedGrades`` (``nbgrader autograde``) and by the class-scale autograde
+(``mnist_course.classgrade``), which fills the cache in parallel before nbgrader runs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from autograder.secret import CourseSecret
 
 KIT = Path(__file__).resolve().parent.parent
-VERSION = 1   # of the cache's format
+VERSION = 2   # of the cache's format (2: results in both languages, no language in the key)
 COURSE_CACHE = ".mnist-grade-cache"   # where a course keeps the grader's state: results, the ledger, the training memo
 
 
@@ -55,15 +58,15 @@ def package_digest(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def cache_key(directory: Path, items, language: str, secret: CourseSecret | None) -> str:
-    return key_of(package_files(directory), items, language, secret)
+def cache_key(directory: Path, items, secret: CourseSecret | None) -> str:
+    return key_of(package_files(directory), items, secret)
 
 
-def key_of(files: dict[str, bytes], items, language: str, secret: CourseSecret | None) -> str:
+def key_of(files: dict[str, bytes], items, secret: CourseSecret | None) -> str:
     """The key of grading the package ``files`` (name → bytes) for ``items``; with the hidden inputs
     of ``secret`` (another secret, other inputs: another result), or public checks only (None)."""
     parts = {"version": VERSION, "grader": grader_identity(), "package": package_digest(files),
-             "items": list(items), "language": language,
+             "items": list(items),
              "hidden": secret.fingerprint if secret is not None else None}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

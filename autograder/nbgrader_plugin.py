@@ -40,7 +40,9 @@ from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANG
 class IsolatedGrades(NbGraderPreprocessor):
     """Replace the outputs of ``grade_cell(...)`` grade cells with the isolated grader's verdict."""
 
-    language = Unicode(NOTEBOOK_LANGUAGE, help="language of the verdicts: ja or en").tag(config=True)
+    language = Unicode(NOTEBOOK_LANGUAGE, help="language of the verdicts written into the grade cells (the feedback): "
+                                               "ja or en. The results cache holds both: a grading cached in one "
+                                               "serves the other (mnist-course autograde --lang sets it)").tag(config=True)
     timeout = Float(GRADER_TIMEOUT, help="seconds for grading one notebook; beyond, its cells score 0").tag(config=True)
     sandbox = Enum(["bwrap", "none"], None, allow_none=True,
                    help="where the submission's code runs (mnist-grade --sandbox): bwrap, a bubblewrap box; "
@@ -66,7 +68,7 @@ class IsolatedGrades(NbGraderPreprocessor):
         items = list(dict.fromkeys(item for _, request in cells for item in request.items))
         failure = results = None
         secret = self._course_secret()
-        key = cache.cache_key(directory, items, self.language, secret) if self.cache_dir else None
+        key = cache.cache_key(directory, items, secret) if self.cache_dir else None
         try:
             results = cache.load(self.cache_dir, key) if key else None
             if results is not None and "grader_failure" in results:   # it hung when graded before
@@ -93,7 +95,7 @@ class IsolatedGrades(NbGraderPreprocessor):
             text, earned = summarize(results, request.items, points, self.language, failure=failure)
             data: CellResults = {"items": list(request.items), "points": points, "earned": earned, "failure": failure,
                                  "seconds": (results or {}).get("execution_time"),
-                                 "tests": tests_of(results, request.items),
+                                 "tests": tests_of(results, request.items, self.language),
                                  "incidents": (results or {}).get("extra_data", {}).get("incidents", [])}
             cell.outputs = [
                 new_output("stream", name="stdout", text=text + "\n"),

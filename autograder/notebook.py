@@ -34,7 +34,7 @@ from autograder import render
 from autograder.jail import SandboxMode
 from autograder.protocol import subject_of_item
 from autograder.secret import CourseSecret
-from mnist_kit.i18n import LANGUAGES
+from mnist_kit.i18n import LANGUAGES, in_language
 
 CALL = "grade_cell"
 # The course's notebooks are Japanese handouts: their grade cells answer in Japanese unless
@@ -63,7 +63,8 @@ class CellResults(TypedDict):
     earned: float
     failure: str | None         # why the grader could not grade (a timeout), else None
     seconds: float | None       # the grader's time for the whole notebook
-    tests: list[dict]           # results.json's tests of these tasks (name, title, subject, score, ...)
+    tests: list[dict]           # results.json's tests of these tasks (name, title, subject, score, ...), their
+                                # title and output in the cell's language, and in every language under "languages"
     incidents: list[dict]       # the notebook's grading: probes that hung, crashed, tampered... (protocol.Incident)
 
 
@@ -76,7 +77,9 @@ class Request:
 def run_grader(directory: Path, items, *, secret: CourseSecret | None, language: str,
                timeout: float = GRADER_TIMEOUT, sandbox: SandboxMode | None = None,
                training_memo: Path | None | bool = True, fork_server=None) -> dict:
-    """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict.
+    """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict, its
+    words in ``language`` and in every language (``autograder.report.gradescope``: what it grades
+    does not depend on the language, and ``tests_of``/``summarize`` present it in any).
     With the course's ``secret`` the hidden checks run too; without, the public checks alone.
     ``sandbox``: ``mnist-grade --sandbox`` (None: its default, ``$MNIST_SANDBOX`` or bwrap).
     ``training_memo``: the memo's folder (``--training-memo``); True: mnist-grade's default; False: none.
@@ -116,17 +119,18 @@ def run_grader(directory: Path, items, *, secret: CourseSecret | None, language:
         return json.loads(output.read_text(encoding="utf-8"))
 
 
-def tests_of(results: dict | None, items) -> list[dict]:
-    """The results.json tests of the grade cell's ``items`` (contract functions, variant ids)."""
+def tests_of(results: dict | None, items, language: str) -> list[dict]:
+    """The results.json tests of the grade cell's ``items`` (contract functions, variant ids), their
+    title and output in ``language`` whatever language the results were graded in."""
     subjects = {subject_of_item(item) for item in items}
-    return [t for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
+    return [in_language(t, language) for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
 
 
 def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
               failure: str | None = None) -> tuple[str, float]:
-    """The cell's text (``autograder.render``'s lines) and its points: ``points`` × earned / possible."""
+    """The cell's text (``autograder.render``'s lines) in ``language`` and its points: ``points`` × earned / possible."""
     points = float(points)
-    tests = tests_of(results, items)
+    tests = tests_of(results, items, language)
     lines = []
     if failure is not None or not tests:
         reason = failure or render.say("nothing_to_grade", language)

@@ -69,6 +69,12 @@ def say(key: str, language: str, **values) -> str:
     return CATALOGUE[key].get(language).format(**values)
 
 
+def says(key: str, **values) -> Text:
+    """A catalogue entry in both languages, filled in."""
+    entry = CATALOGUE[key]
+    return Text(entry.ja.format(**values), entry.en.format(**values))
+
+
 def width(text: str) -> int:
     """Columns ``text`` takes in a monospaced font: East Asian wide and full-width characters take two."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autograder import render
 from autograder.grade import Report
+from mnist_kit.i18n import IN_EVERY_LANGUAGE, Text, in_every_language
 
 def verdict(result, language: str) -> render.Verdict:
     """One result as people read it in ``language`` (under Japanese, with its English name)."""
@@ -21,8 +22,12 @@ def verdicts(report: Report, language: str) -> list[render.Verdict]:
     return [verdict(result, language) for result in report.results]
 
 
+def total(report: Report) -> Text:
+    return render.says("total", score=report.score, max_score=report.max_score, seconds=report.seconds)
+
+
 def total_line(report: Report, language: str) -> str:
-    return render.say("total", language, score=report.score, max_score=report.max_score, seconds=report.seconds)
+    return total(report).get(language)
 
 
 def table(report: Report, language: str) -> str:
@@ -31,12 +36,17 @@ def table(report: Report, language: str) -> str:
 
 
 def gradescope(report: Report, language: str) -> dict:
-    """Gradescope's autograder results format (score, max_score, tests[] with visibility)."""
+    """Gradescope's autograder results format (score, max_score, tests[] with visibility).
+
+    The words people read ("output", each test's "title" and "output") are in ``language``, as
+    Gradescope shows them, and in every language under ``IN_EVERY_LANGUAGE`` (``mnist_kit.i18n``):
+    the same grading presents in either (``in_language``), wherever it was graded or cached."""
     return {
         "score": round(report.score, 4),
         "max_score": report.max_score,
         "execution_time": round(report.seconds, 2),
         "output": total_line(report, language),
+        IN_EVERY_LANGUAGE: in_every_language(output=total(report)),
         # Gradescope keeps extra_data unread; the benchmark reads the grader's own timings from it.
         "extra_data": {"timings_seconds": {key: round(value, 2) for key, value in report.timings.items()},
                        # for the class-scale autograde: who needs an instructor's attention, and why
@@ -53,6 +63,7 @@ def gradescope(report: Report, language: str) -> dict:
             {"name": result.name, "title": result.title.get(language), "subject": result.subject,
              "score": result.score, "max_score": result.max_score,
              "output": result.message.get(language),
+             IN_EVERY_LANGUAGE: in_every_language(title=result.title, output=result.message),
              "visibility": "after_published" if result.hidden else "visible"}
             for result in report.results
         ],

@@ -17,11 +17,15 @@ Two stages, so that grading runs in parallel while the gradebook has one writer:
    instead of grading again, writes the gradebook, the autograded notebook and everything feedback,
    formgrader and export read. Only this process writes to the gradebook (SQLite or PostgreSQL).
 
+Each student is graded once, whatever the language: results hold every message in both and are
+cached without a language. The language is the recorded feedback's only: ``--lang``, passed to the
+recording stage as ``IsolatedGrades.language``, else the course's ``c.IsolatedGrades.language``.
+
 Nothing is lost: a Dask worker that dies mid-grading has its task rerun elsewhere (Dask's own
 retry); a submission that hangs or crashes the grader still gets what the grader could score, and
 is listed as needing attention with the reason; a run that is interrupted and started again skips
-every submission already recorded with the same content (``.mnist-grade-cache/ledger.json``) and
-grades the changed ones.
+every submission already recorded with the same content and language (``.mnist-grade-cache/ledger.json``)
+and grades the changed ones (a new language only: recorded again from the cache).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from autograder.cache import COURSE_CACHE
 from mnist_kit.i18n import Text, current_language
@@ -49,7 +54,7 @@ class Submission:
     student: str
     files: dict[str, bytes]      # mnist_tasks/*.py as the grader will see them
     items: tuple[str, ...]       # the tasks of the notebook's grade cells
-    key: str                     # autograder.cache key of grading these files for these items
+    key: str                     # autograder.cache key of grading these files for these items (any language)
 
 
 @dataclass
@@ -87,7 +92,15 @@ def notebook_items(root: Path, assignment: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def submissions(root: Path, assignment: str, students: list[str] | None, language: str, secret) -> list[Submission]:
+def feedback_language(root: Path, language: str | None) -> str:
+    """The language of the recorded feedback: ``language`` (``--lang``) if given, else the course's
+    ``c.IsolatedGrades.language`` (what ``nbgrader autograde`` writes in), else the grade cells' default."""
+    from autograder.notebook import NOTEBOOK_LANGUAGE
+
+    return language or course_config(root).IsolatedGrades.get("language") or NOTEBOOK_LANGUAGE
+
+
+def submissions(root: Path, assignment: str, students: list[str] | None, secret) -> list[Submission]:
     """The submitted students of ``assignment`` (nbgrader's submitted/STUDENT/ASSIGNMENT layout)."""
     from autograder import cache
 
@@ -102,7 +115,7 @@ def submissions(root: Path, assignment: str, students: list[str] | None, languag
         if students and student not in students:
             continue
         files = {**cache.package_files(folder), **provided}   # nbgrader restores the provided files
-        found.append(Submission(assignment, student, files, items, cache.key_of(files, items, language, secret)))
+        found.append(Submission(assignment, student, files, items, cache.key_of(files, items, secret)))
     return found
 
 
@@ -132,8 +145,15 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
 
 # --- stage 2: recording, here ----------------------------------------------------------------------------
 
+class Recording(TypedDict):
+    """What the ledger knows of one student's recorded grades."""
+    key: str          # the autograder.cache key of the content they were graded from
+    language: str     # of the recorded feedback
+
+
 class Ledger:
-    """Which content each student's recorded grades come from: ``{assignment: {student: key}}``."""
+    """Which content each student's recorded grades come from, and in which language their feedback
+    was written: ``{assignment: {student: Recording}}``."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -142,11 +162,13 @@ class Ledger:
         except (OSError, ValueError):
             self.entries = {}
 
-    def recorded(self, submission: Submission) -> bool:
-        return self.entries.get(submission.assignment, {}).get(submission.student) == submission.key
+    def recorded(self, submission: Submission, language: str) -> bool:
+        return self.entries.get(submission.assignment, {}).get(submission.student) == \
+            Recording(key=submission.key, language=language)
 
-    def record(self, submission: Submission) -> None:
-        self.entries.setdefault(submission.assignment, {})[submission.student] = submission.key
+    def record(self, submission: Submission, language: str) -> None:
+        self.entries.setdefault(submission.assignment, {})[submission.student] = \
+            Recording(key=submission.key, language=language)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".partial")
         temporary.write_text(json.dumps(self.entries, indent=1, sort_keys=True), encoding="utf-8")
@@ -156,9 +178,9 @@ class Ledger:
 class Recorder:
     """nbgrader's own autograde, through its Python API (``NbGraderAPI.autograde``: what formgrader
     calls), in this process: nbgrader is imported once, not once per student and assignment.
-    ``IsolatedGrades`` takes each result from the cache that the grading stage filled."""
+    ``IsolatedGrades`` takes each result from the cache the grading stage filled, writes in ``language``."""
 
-    def __init__(self, root: Path, db_url: str | None):
+    def __init__(self, root: Path, db_url: str | None, language: str):
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
@@ -166,6 +188,7 @@ class Recorder:
         config = course_config(root)
         config.CourseDirectory.root = str(root)
         config.IsolatedGrades.cache_dir = str(root / CACHE)   # not relative to this process's cwd
+        config.IsolatedGrades.language = language
         if db_url:
             config.CourseDirectory.db_url = db_url
         self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
@@ -222,11 +245,13 @@ def client_for(workers: int | None, scheduler: str | None):
 
 
 def autograde(root: Path, assignments: list[str], *, students: list[str] | None = None, workers: int | None = None,
-              scheduler: str | None = None, language: str = "ja", db_url: str | None = None,
+              scheduler: str | None = None, language: str | None = None, db_url: str | None = None,
               progress: bool = True, log=print, sandbox: str | None = None,
               training_memo: bool = True) -> list[Outcome]:
-    """Grade every submitted student of ``assignments`` (see the module's docstring). ``sandbox``:
-    ``mnist-grade --sandbox`` for every grading (None: each Dask worker's ``$MNIST_SANDBOX``, else bwrap)."""
+    """Grade every submitted student of ``assignments`` (see the module's docstring). ``language``:
+    the recorded feedback's (None: the course's, ``feedback_language``); what is graded and cached
+    is the same in both. ``sandbox``: ``mnist-grade --sandbox`` for every grading (None: each Dask
+    worker's ``$MNIST_SANDBOX``, else bwrap)."""
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -240,8 +265,9 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
     from autograder import memo
 
     memo_folder = str(memo.for_course(root).folder) if training_memo else False
-    todo = [s for assignment in assignments for s in submissions(root, assignment, students, language, secret)]
-    outcomes = [Outcome(s, "skipped") for s in todo if ledger.recorded(s)
+    language = feedback_language(root, language)
+    todo = [s for assignment in assignments for s in submissions(root, assignment, students, secret)]
+    outcomes = [Outcome(s, "skipped") for s in todo if ledger.recorded(s, language)
                 and (root / "autograded" / s.student / s.assignment).is_dir()]
     skipped = {id(o.submission) for o in outcomes}
     pending = [s for s in todo if id(s) not in skipped]
@@ -259,7 +285,7 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
         to_grade = [s for s, results in cached if results is None]
         ready = [(s, results) for s, results in cached if results is not None]
         futures = {}
-        record = Recorder(root, db_url)
+        record = Recorder(root, db_url, language)
         if to_grade:
             client = client_for(workers, scheduler)
             for s in to_grade:
@@ -293,7 +319,7 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
                 outcome.attention.append("nbgrader autograde failed: "
                                          + (recorded.get("error") or recorded.get("log") or "").strip()[-500:])
             else:
-                ledger.record(s)
+                ledger.record(s, language)
                 outcome.attention += attention(cache.load(cache_dir, s.key))
                 scores = recorded_score(root, s, db_url)
                 if scores:
@@ -336,7 +362,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: here)")
     parser.add_argument("--db", help="nbgrader's db_url, e.g. postgresql://user@host/gradebook (default: the course's)")
-    parser.add_argument("--lang", choices=("ja", "en"), help="language of the verdicts (default: ja, as grade cells)")
+    parser.add_argument("--lang", choices=("ja", "en"),
+                        help="language of this run's recorded feedback (the grade cells' verdicts) and summary "
+                             "(default: the course's c.IsolatedGrades.language, ja in the kit's course, for the "
+                             "feedback; the locale for the summary). One grading per student serves both languages")
     parser.add_argument("--sandbox", choices=("bwrap", "none"),
                         help="where student code runs (default: $MNIST_SANDBOX, else bwrap); none only where each "
                              "grading is isolated already")
@@ -357,12 +386,11 @@ def run(args: argparse.Namespace) -> int:
         print(Text("課題を指定してください (例: ps1、または --all)。", "name an assignment (e.g. ps1, or --all).").both(),
               file=sys.stderr)
         return 2
-    language = args.lang or "ja"
     from autograder.secret import MissingSecret
 
     try:
         outcomes = autograde(root, assignments, students=args.student, workers=args.workers, scheduler=args.scheduler,
-                             language=language, db_url=args.db, progress=not args.no_progress,
+                             language=args.lang, db_url=args.db, progress=not args.no_progress,
                              sandbox=args.sandbox, training_memo=not args.no_training_memo)
     except MissingSecret as error:
         print(error.text.both(), file=sys.stderr)

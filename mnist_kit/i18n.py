@@ -34,6 +34,24 @@ class Text:
         return bilingual(self.ja, self.en)
 
 
+# A record meant for people (results.json, each of its tests) keeps its words in every language
+# under this key, so that whoever presents it picks the language then, not whoever made it:
+#     {"languages": {"ja": {"title": "…", "output": "…"}, "en": {"title": "…", "output": "…"}}, ...}
+IN_EVERY_LANGUAGE = "languages"
+Words = dict[str, dict[str, str]]   # language → field → words: the value under IN_EVERY_LANGUAGE
+
+
+def in_every_language(**fields: Text) -> Words:
+    """The fields' words in every language of the kit, for a record's ``IN_EVERY_LANGUAGE``."""
+    return {language: {name: text.get(language) for name, text in fields.items()} for language in LANGUAGES}
+
+
+def in_language(record: dict, language: str) -> dict:
+    """``record`` with the fields it keeps in every language (``IN_EVERY_LANGUAGE``) in ``language``;
+    as it is when it keeps none."""
+    return {**record, **record.get(IN_EVERY_LANGUAGE, {}).get(language, {})}
+
+
 def bilingual(ja: str, en: str) -> str:
     """One message in both languages, Japanese first: the handouts are Japanese."""
     return f"{ja}\n{en}"

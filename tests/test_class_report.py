@@ -136,7 +136,7 @@ def make_course(root: Path, empty_gradebook: Path) -> Path:
     # The results the grader kept by content, where IsolatedGrades keeps them by default (no config),
     # graded with the course's secret as autograde does.
     secret = course_secret.read(course_secret.create(root)[0])
-    key = cache.cache_key(root / "autograded" / "jack" / "ps3", ["early_stopping", "plot_predictions"], "ja", secret)
+    key = cache.cache_key(root / "autograded" / "jack" / "ps3", ["early_stopping", "plot_predictions"], secret)
     cache.store(root / ".mnist-grade-cache", key, {"score": 1.0, "extra_data": {"incidents": INCIDENTS}})
     return root
 

@@ -118,6 +118,33 @@ def test_a_killed_run_leaves_a_whole_gradebook_and_resumes(tmp_path, wrong):
     assert gradebook_rows(copy.root) == gradebook_rows(reference.root)
 
 
+def test_autograde_in_english_grades_each_student_once_and_records_english_feedback(tmp_path):
+    """--lang en used to grade every student twice: the recording stage, in the course's Japanese,
+    missed the results cached in English and graded again. One grading now serves either language."""
+    copy = build(tmp_path / "course", {"ref": assignments.REFERENCE, "stub": None})
+    cache_dir = copy.root / classgrade.CACHE
+
+    def gradings() -> dict[str, bytes]:   # autograder.cache stores one file per grading
+        return {p.name: p.read_bytes() for p in cache_dir.glob("*.json") if p.name != classgrade.LEDGER}
+
+    def feedback(student: str) -> str:
+        return "".join(p.read_text(encoding="utf-8") for p in (copy.root / "autograded" / student / "ps1").glob("*.ipynb"))
+
+    outcomes = classgrade.autograde(copy.root, ["ps1"], workers=1, language="en", progress=False)
+    assert {o.submission.student: (o.status, o.score) for o in outcomes} == {"ref": ("graded", 10), "stub": ("graded", 0)}
+    graded = gradings()
+    assert len(graded) == 2                                        # one grading per student, not two
+    for student in ("ref", "stub"):                                # --lang en: the recorded feedback is English
+        assert "→ this cell" in feedback(student) and "→ この問題" not in feedback(student), student
+    # Without --lang, the course's language (Japanese): recorded again from the same gradings.
+    again = classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)
+    assert {o.submission.student: (o.status, o.score) for o in again} == {"ref": ("graded", 10), "stub": ("graded", 0)}
+    assert gradings() == graded                                    # nothing graded again, nothing rewritten
+    for student in ("ref", "stub"):
+        assert "→ この問題" in feedback(student) and "→ this cell" not in feedback(student), student
+    assert {o.status for o in classgrade.autograde(copy.root, ["ps1"], workers=1, progress=False)} == {"skipped"}
+
+
 def test_a_submission_that_crashes_or_exits_at_import_gets_partial_credit_and_attention(tmp_path):
     package = tmp_path / "exits"
     shutil.copytree(assignments.REFERENCE, package)

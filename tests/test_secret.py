@@ -82,7 +82,7 @@ def test_a_confirmation_holds_the_public_inputs_in_another_order():
 def test_the_secret_never_shows_in_its_repr_and_keys_differ_by_secret():
     assert TEST_SECRET.token not in repr(TEST_SECRET) and TEST_SECRET.fingerprint in repr(TEST_SECRET)
     files = {"preprocessing.py": b"x"}
-    keys = {cache.key_of(files, ["one_hot"], "ja", secret) for secret in (None, TEST_SECRET, OTHER_SECRET)}
+    keys = {cache.key_of(files, ["one_hot"], secret) for secret in (None, TEST_SECRET, OTHER_SECRET)}
     assert len(keys) == 3
 
 

@@ -169,12 +169,12 @@ def grader_results(coursedir, directory: Path, items: list[str]) -> dict | None:
     from autograder import secret as course_secret
     from autograder.nbgrader_plugin import IsolatedGrades
 
-    grades = IsolatedGrades(config=coursedir.config)   # the course's language and cache, as autograde had them
+    grades = IsolatedGrades(config=coursedir.config)   # the course's cache, as autograde had it
     if not grades.cache_dir or not items:
         return None
     secret = course_secret.optional_for_course(Path(coursedir.root))   # the one autograde graded with
     return cache.load(Path(coursedir.root, grades.cache_dir),
-                      cache.cache_key(directory, items, grades.language, secret))
+                      cache.cache_key(directory, items, secret))
 
 
 def grader_incidents(coursedir, directory: Path, items: list[str]) -> list[dict]:

@@ -65,7 +65,7 @@ class _Relayed:
         self._status.close()
         try:
             self.returncode = int(data)
-        except ValueError:   # the server died (a worker killed it): its worker dies with its box
+        except ValueError:   # the server died (its box was ended): its worker dies with its box
             self._lost()
             self.returncode = -signal.SIGKILL
 
@@ -95,7 +95,7 @@ class BoxedForkServer:
         if _attach is not None:
             self._owner = False
             self.home, self.folder = Path(_attach["home"]), Path(_attach["folder"])
-            self.uid, self.box_pid = _attach["uid"], _attach["box_pid"]
+            self.uid, self.box_pid, self.server_pid = _attach["uid"], _attach["box_pid"], _attach["server_pid"]
             self._socket = socket.socket(fileno=_attach["fd"])
             self._lock_file = open(self.home / "lock", "rb")
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)   # one grading at a time, whoever grades
@@ -118,9 +118,10 @@ class BoxedForkServer:
         self._lock = threading.Lock()
         self.usable = True
         self.spawned = 0
-        if self.process is not None:   # a new server: its first word
+        if self.process is not None:   # a new server: its first word, and its pid from its credentials
             self._socket.settimeout(startup_seconds)
-            if self._answers.readline() != b"ready\n":
+            word, self.server_pid = _sender(self._socket, len(b"ready\n"))
+            if word != b"ready\n" or self.server_pid is None:
                 self.close()
                 raise RuntimeError(f"the boxed fork server did not start (log: {self.home / 'fork-server.log'})")
         self._socket.settimeout(ANSWER_SECONDS)
@@ -140,6 +141,8 @@ class BoxedForkServer:
         self.uid = jail.new_uid()
         self._lock_file = None
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.server_pid: int | None = None
         argv = [sys.executable, "-I", "-m", "autograder.worker", "--fork-server", str(theirs.fileno()), "--boxed"]
         log = open(self.home / "fork-server.log", "wb")
         # bwrap's --die-with-parent follows the thread that started it: a thread as long-lived as
@@ -147,7 +150,7 @@ class BoxedForkServer:
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnist-forkbox-starter")
         try:
             self.process = self._starter.submit(
-                subprocess.Popen, jail.command(jail.Box(None, self.folder, self.uid), argv),
+                subprocess.Popen, jail.command(jail.Box(None, self.folder, self.uid), argv, as_pid_1=True),
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={},
                 close_fds=True, start_new_session=True).result()
         finally:
@@ -160,7 +163,7 @@ class BoxedForkServer:
     def attach_spec(self) -> tuple[dict[str, str], int]:
         """(the environment, the descriptor) that give a child process (mnist-grade) this server."""
         spec = {"fd": self._socket.fileno(), "home": str(self.home), "folder": str(self.folder),
-                "uid": self.uid, "box_pid": self.box_pid}
+                "uid": self.uid, "box_pid": self.box_pid, "server_pid": self.server_pid}
         return {ENVIRONMENT: json.dumps(spec)}, self._socket.fileno()
 
     @classmethod
@@ -175,7 +178,8 @@ class BoxedForkServer:
             # A server gone or unswept, a bad spec: fresh boxed workers, as without one. An unswept
             # box is ended now, before this grading's files arrive in its folder.
             try:
-                os.kill(json.loads(spec)["box_pid"], signal.SIGKILL)
+                for pid in (json.loads(spec)["server_pid"], json.loads(spec)["box_pid"]):
+                    os.kill(pid, signal.SIGKILL)
             except (OSError, ValueError, KeyError, TypeError):
                 pass
             return None
@@ -192,14 +196,18 @@ class BoxedForkServer:
         return self.usable
 
     def _kill_box(self) -> None:
-        """End the box and everything in it (bwrap's init takes its namespace's processes along)."""
+        """End the box and everything in it: the server, its init, and with it its PID namespace's
+        processes; then bwrap's process outside. (Killed from outside its namespace, the init dies
+        whatever its signal handlers; a parent-death signal it asked for did not always come.)"""
         self.usable = False
         if self.process is not None and self.process.poll() is not None:
             return   # ended and reaped already: its pid may be another process's by now
-        try:
-            os.kill(self.box_pid, signal.SIGKILL)
-        except OSError:
-            pass
+        for pid in (self.server_pid, self.box_pid):
+            try:
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         if self.process is not None:
             self.process.wait()
 
@@ -242,14 +250,8 @@ class BoxedForkServer:
     def _hello(hello: socket.socket) -> int | None:
         """The new worker's pid in this process's namespace, from the credentials of its hello."""
         hello.settimeout(ANSWER_SECONDS)
-        try:
-            data, ancillary, _, _ = hello.recvmsg(1, socket.CMSG_SPACE(12))
-        except OSError:
-            return None
-        for level, kind, payload in ancillary:
-            if data and level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= 4:
-                return int.from_bytes(payload[:4], sys.byteorder, signed=True)
-        return None
+        data, pid = _sender(hello, 1)
+        return pid if data else None
 
     def release(self, channel: Channel, finished: bool) -> None:
         channel.close()
@@ -282,6 +284,19 @@ class BoxedForkServer:
                 self._kill_box()
                 self._starter.shutdown()
                 shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _sender(connection: socket.socket, size: int) -> tuple[bytes, int | None]:
+    """Up to ``size`` bytes from ``connection`` (SO_PASSCRED set) and the pid of the process that
+    sent them, as this process sees it (the kernel translates it out of the box's PID namespace)."""
+    try:
+        data, ancillary, _, _ = connection.recvmsg(size, socket.CMSG_SPACE(12))
+    except OSError:
+        return b"", None
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= 4:
+            return data, int.from_bytes(payload[:4], sys.byteorder, signed=True)
+    return data, None
 
 
 _server: BoxedForkServer | None = None

@@ -129,9 +129,11 @@ def _environment() -> dict[str, str]:
             "PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": "", "MNIST_WORKER_PROCESSES": str(PROCESSES)}
 
 
-def command(box: Box | None, argv: list[str]) -> list[str]:
+def command(box: Box | None, argv: list[str], *, as_pid_1: bool = False) -> list[str]:
     """``argv`` (the worker's command) wrapped in bwrap for ``box``; None: an empty box, which sees
-    no submission (the availability probe)."""
+    no submission (the availability probe). ``as_pid_1``: ``argv`` is the box's init itself, with no
+    bwrap init beside it (the boxed fork server, ``autograder.forkbox``): an unprivileged grader's
+    bwrap init has the workers' uid and is dumpable, so a worker could take it over."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bwrap が見つかりません / bwrap is not installed")
@@ -140,6 +142,8 @@ def command(box: Box | None, argv: list[str]) -> list[str]:
     args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
             "--cap-drop", "ALL"]
+    if as_pid_1:
+        args += ["--as-pid-1"]
     if uid is None:
         args += ["--unshare-user"]
     else:
@@ -159,7 +163,9 @@ def command(box: Box | None, argv: list[str]) -> list[str]:
     # The tmpfs mounts first: bwrap mounts in order, and a venv or a submission may live under /tmp.
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-             "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+             "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+             # The box's own POSIX message queues, listed: a class box's sweep removes them.
+             "--mqueue", "/dev/mqueue"]
     seen = set(SYSTEM_PATHS)
     for path in [Path(sys.base_prefix), Path(sys.prefix), *_kit_paths()]:
         path = str(path)

@@ -156,11 +156,29 @@ def _write_into(pid):
     assert "wrote into its own child" in " ".join(_lost(report).values()), _lost(report)
 
 
-def test_a_student_who_kills_the_server_costs_the_next_student_nothing(tmp_path, server):
-    killer = make_submission(tmp_path, {"preprocessing": _normalize(
-        "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)")}, name="killer")
-    report = grade(killer, only=["normalize", "one_hot"], limits=FAST, workers=server, secret=TEST_SECRET)
-    # Its box ends with the server, and the killing worker with it: its own checks, no others.
+def test_a_student_can_neither_stop_nor_kill_the_server_and_one_that_dies_costs_the_next_nothing(tmp_path, server):
+    import os
+    import signal
+    import threading
+
+    # The server is the box's init: from inside the box no signal without a handler reaches it.
+    signaller = make_submission(tmp_path, {"preprocessing": _normalize(
+        "    import ctypes, os, signal, time\n"
+        "    for number in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):\n"
+        "        os.kill(os.getppid(), number)\n"
+        "    time.sleep(0.2)\n"
+        "    fd = ctypes.CDLL(None).open(f'/proc/{os.getppid()}/stat'.encode(), 0)\n"
+        "    if os.read(fd, 4096).split()[2] != b'S':\n"
+        "        raise RuntimeError('the server was stopped or killed')")}, name="signaller")
+    report = grade(signaller, only=["normalize", "one_hot"], limits=FAST, workers=server, secret=TEST_SECRET)
+    assert report.score == report.max_score, _lost(report)
+    assert server.alive()
+    # One that dies all the same (here it is killed from outside, mid-check) costs the student whose
+    # check was running that check, and the next student nothing: fresh boxes from there on.
+    sleeper = make_submission(tmp_path, {"preprocessing": _normalize("    import time\n    time.sleep(3)")},
+                              name="sleeper")
+    threading.Timer(1.5, os.kill, (server.server_pid, signal.SIGKILL)).start()
+    report = grade(sleeper, only=["normalize", "one_hot"], limits=FAST, workers=server, secret=TEST_SECRET)
     lost = {r.subject for r in report.results if r.score < r.max_score}
     assert lost == {"normalize"} and "signal SIGKILL" in " ".join(_lost(report).values()), _lost(report)
     assert not server.alive()

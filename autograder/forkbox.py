@@ -143,20 +143,24 @@ class BoxedForkServer:
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.server_pid: int | None = None
-        argv = [sys.executable, "-I", "-m", "autograder.worker", "--fork-server", str(theirs.fileno()), "--boxed"]
         log = open(self.home / "fork-server.log", "wb")
         # bwrap's --die-with-parent follows the thread that started it: a thread as long-lived as
         # this object (a Dask task's thread ends with its task).
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnist-forkbox-starter")
         try:
             self.process = self._starter.submit(
-                subprocess.Popen, jail.command(jail.Box(None, self.folder, self.uid), argv, as_pid_1=True),
+                subprocess.Popen, self._server_command(theirs.fileno()),
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={},
                 close_fds=True, start_new_session=True).result()
         finally:
             theirs.close()
             log.close()
         self.box_pid = self.process.pid
+
+    def _server_command(self, socket_fd: int) -> list[str]:
+        """The server, in a box around the gradings' folder, as the box's init (``serve_in_box``)."""
+        argv = [sys.executable, "-I", "-m", "autograder.worker", "--fork-server", str(socket_fd), "--boxed"]
+        return jail.command(jail.Box(None, self.folder, self.uid), argv, as_pid_1=True)
 
     # --- across processes ---------------------------------------------------------------------------
 

@@ -202,7 +202,10 @@ class BoxedForkServer:
     def _kill_box(self) -> None:
         """End the box and everything in it: the server, its init, and with it its PID namespace's
         processes; then bwrap's process outside. (Killed from outside its namespace, the init dies
-        whatever its signal handlers; a parent-death signal it asked for did not always come.)"""
+        whatever its signal handlers. bwrap's --die-with-parent does not reach it: as root,
+        setpriv's change of uid clears the parent-death signal, and one the server asked for itself
+        did not come either, on Linux 6.18.) A server left without its grader ends itself: its
+        socket's end is its last word (``serve_in_box``)."""
         self.usable = False
         if self.process is not None and self.process.poll() is not None:
             return   # ended and reaped already: its pid may be another process's by now
@@ -298,8 +301,9 @@ def _sender(connection: socket.socket, size: int) -> tuple[bytes, int | None]:
     except OSError:
         return b"", None
     for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= 4:
-            return data, int.from_bytes(payload[:4], sys.byteorder, signed=True)
+        if data and level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= 4:
+            pid = int.from_bytes(payload[:4], sys.byteorder, signed=True)
+            return data, pid if pid > 0 else None   # 0: the sender is gone (killing 0 is our own group)
     return data, None
 
 

@@ -3,9 +3,10 @@
 Inside the box a worker sees, read-only, the system's programs and libraries, the interpreter, the
 virtual environment and the kit's own code, and its own submission's ``mnist_tasks/``; read-write,
 only its grading's work directory (its inputs, its result arrays; deleted after the grading) and
-size-limited tmpfs mounts (``/tmp``, ``/dev/shm``) that vanish with it. It has no network but
-loopback, its own PID, IPC, UTS and user namespaces, a new session, no capabilities and a cleared
-environment; it dies with the grader. Not in the box: the course directory, the gradebook, the
+size-limited tmpfs mounts (``/tmp``, ``/dev/shm``) and its POSIX message queues, which vanish
+with it; everything else bwrap made (``/``, ``/dev``) is read-only. It has no network but
+loopback, its own PID, IPC, UTS and user namespaces, a new session, no capabilities, no kernel
+keyrings (``autograder.worker.syscalls``) and a cleared environment; it dies with the grader. Not in the box: the course directory, the gradebook, the
 course secret, ``solutions/``, ``$HOME``, other submissions and other processes.
 
 Started as root, the worker first becomes an unprivileged uid of its own (one per grading, from a
@@ -185,6 +186,9 @@ def command(box: Box | None, argv: list[str], *, as_pid_1: bool = False) -> list
                  "--chdir", str(box.workdir)]
     else:
         args += ["--chdir", "/tmp"]
+    # The folders bwrap made for the mounts (on its own tmpfs at / and /dev) read-only: unprivileged
+    # they are the workers' uid's, and a file left there would outlive a student's turn in a class box.
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
     return [*args, "--", *_as_user(uid, argv)]
 
 

@@ -7,8 +7,7 @@ is graded for ``normalize`` in a class box, one after another, with the defences
 
 - ``defended``: ``autograder.forkbox.BoxedForkServer`` as a class is graded;
 - ``undefended``: the class box as it was before #29: bwrap's own init as the box's pid 1 beside
-  the server, no session keyring of a worker's own, and a sweep that leaves keyrings and POSIX
-  message queues.
+  the server, the kernel's keyrings open to workers, and a sweep that leaves POSIX message queues.
 
 Prints one JSON object: {"defended": {name: [score, max_score, messages]}, "undefended": {...}}.
 """
@@ -24,11 +23,10 @@ from autograder.forkbox import BoxedForkServer
 from autograder.grade import grade
 from autograder.sandbox import Limits
 
+# Not run as ``-m autograder.worker``: no keyring filter (autograder.worker.syscalls) in it or its workers.
 UNDEFENDED_SERVER = (
     "import sys\n"
     "from autograder.worker import forkserver\n"
-    "forkserver._empty_keyrings = lambda: []\n"
-    "forkserver._own_session_keyring = lambda: None\n"
     "forkserver.MQUEUE = '/no-message-queues-swept'\n"
     "forkserver.serve_in_box(int(sys.argv[1]))\n"
     "# --fork-server: what the submissions look for in their parent's command line\n")

@@ -77,8 +77,9 @@ def _attempts(folder: Path) -> Path:
 
 def _assert_controls(seen: dict, unprivileged: bool) -> None:
     defended, undefended = seen["defended"], seen["undefended"]
-    for kind in (defended, undefended):   # the look is sharp: in the leaver's own worker it finds all
-        assert any("found every kind" in message for message in kind["both"][2]), kind["both"]
+    # The look is sharp: in the leaver's own worker it finds all it left (keys too, where it may make any).
+    assert any("found every kind; keyrings refused" in message for message in defended["both"][2]), defended["both"]
+    assert any("found every kind; keyrings open" in message for message in undefended["both"][2]), undefended["both"]
     for name in ("attacker", "looker"):
         score, max_score, messages = defended[name]
         assert score == max_score > 0, (name, messages)

@@ -19,10 +19,8 @@ as for a worker it started itself. This process answers with the worker's pid.
 from __future__ import annotations
 
 import ctypes
-import errno
 import json
 import os
-import platform
 import re
 import resource
 import select
@@ -55,7 +53,6 @@ def _become_worker(spec: dict, request_fd: int, result_fd: int, log_fd: int) -> 
     os.chdir(spec["cwd"])
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a fresh worker (the boxed server drops it)
-    _own_session_keyring()
     from autograder.worker.loop import main
 
     main(request_fd, result_fd)
@@ -98,34 +95,6 @@ def _not_dumpable() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE, 0
     except (OSError, AttributeError):
-        pass
-
-
-# The kernel's keyrings (keyctl(2)), through the raw system call: Python has no binding, and
-# libkeyutils is not everywhere the kit runs.
-KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219}
-KEYCTL_GET_KEYRING_ID, KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_READ, KEYCTL_GET_PERSISTENT = 0, 1, 7, 11, 22
-KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -2, -3, -4, -5
-
-
-def _keyctl(*arguments: int) -> int:
-    number = KEYCTL_SYSCALL.get(platform.machine())
-    if number is None:
-        raise OSError(errno.ENOSYS, f"keyctl's system call number on {platform.machine()} is not known here")
-    libc = ctypes.CDLL(None, use_errno=True)
-    result = libc.syscall(ctypes.c_long(number), *(ctypes.c_long(argument) for argument in arguments))
-    if result == -1:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    return result
-
-
-def _own_session_keyring() -> None:
-    """A worker's own, new session keyring: not the server's it was forked with (a key a student
-    links there would be the next student's to read). The boxed server's sweep clears the server's
-    too, for a kernel where this fails."""
-    try:
-        _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
-    except OSError:
         pass
 
 
@@ -260,37 +229,6 @@ def _empty(folder: str, mounts: set[str]) -> list[str]:
     return left
 
 
-def _empty_keyrings() -> list[str]:
-    """Keys a student left for the next one: the server's session keyring and its uid's user,
-    user-session and persistent keyrings are cleared (every worker shares them; as root the box's
-    uid is its own), and every other key of the uid (a dead worker's session keyring, a key it made)
-    is waited for until the kernel has collected it, since ``/proc/keys`` would still show its
-    description. What is left."""
-    try:
-        keyrings = {_keyctl(KEYCTL_GET_KEYRING_ID, spec, 1)
-                    for spec in (KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING)}
-        keyrings.add(_keyctl(KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING))
-        own = keyrings | {_keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 1)}
-        for keyring in keyrings:
-            _keyctl(KEYCTL_CLEAR, keyring)
-            if _keyctl(KEYCTL_READ, keyring, 0, 0):
-                return [f"keyring {keyring:08x} is not empty"]
-    except OSError as error:
-        if error.errno in (errno.ENOSYS, errno.EOPNOTSUPP):
-            return []   # a kernel without keys: nothing to leave
-        return [f"keyrings: {error}"]
-
-    def others() -> list[str]:
-        try:
-            with open("/proc/keys", encoding="utf-8", errors="replace") as table:
-                rows = [line.split(None, 8) for line in table]
-        except OSError:
-            return []   # no list of keys: an unlinked key cannot be found
-        return [row[-1].strip() for row in rows if len(row) > 5 and row[5] == str(os.getuid())
-                and int(row[0], 16) not in own]
-    return _until_gone(others)
-
-
 def _named_sockets() -> list[str]:
     """Unix sockets bound to a name (abstract, ``@...``, or a path) in the box's network namespace:
     the server binds none, so after the kill these are a student's, not yet freed."""
@@ -313,8 +251,8 @@ def _until_gone(look, seconds: float = 1.0) -> list[str]:
 def _sweep(statuses: dict[int, int]) -> dict:
     """After a student's grading: end every process in the box but this one, its init (a daemon
     the student's code left behind, setsid or not), then empty what the box may write besides the
-    grading folders (``/tmp``, ``/dev/shm``, POSIX message queues, System V IPC, the uid's
-    keyrings), and make sure no socket the student bound is left. The next student's files arrive
+    grading folders (``/tmp``, ``/dev/shm``, POSIX message queues, System V IPC), and make sure no
+    socket the student bound is left. (No key to remove: workers make none, autograder.worker.syscalls.) The next student's files arrive
     only after this has answered."""
     me = os.getpid()
     for _ in range(SWEEP_ROUNDS):
@@ -335,16 +273,8 @@ def _sweep(statuses: dict[int, int]) -> dict:
     if os.path.isdir(MQUEUE):
         leftovers += _empty(MQUEUE, mounts)
     _remove_sysv_ipc()
-    leftovers += _empty_keyrings()
     leftovers += [f"socket {name}" for name in _until_gone(_named_sockets)]
     return {"swept": True} if not leftovers else {"error": f"left in the box: {leftovers[:5]}"}
-
-
-def _die_with_box() -> None:
-    """SIGKILL when bwrap's process outside the box ends (the grader ends a box by killing it): as
-    the box's init, this process's end ends the box. bwrap's --die-with-parent asked for this
-    before its exec, but as root setpriv's change of uid cleared it."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
 
 def serve_in_box(socket_fd: int) -> None:
@@ -359,14 +289,9 @@ def serve_in_box(socket_fd: int) -> None:
     control = socket.socket(fileno=socket_fd)
     os.set_inheritable(socket_fd, False)
     _not_dumpable()
-    _die_with_box()
     # The box's init (bwrap --as-pid-1): a signal from inside the box reaches it only through a
     # handler, and Python's SIGINT handler would let a worker raise KeyboardInterrupt here.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    try:   # not the grader's session keyring (an instructor's login's): one of the box's own
-        _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
-    except OSError:
-        pass
     os.chdir("/")
     import autograder.worker.loop  # noqa: F401  (every import a worker needs, TensorFlow not started)
 

@@ -10,12 +10,17 @@ pristine process, never of another worker. What a fresh box per grading gave, it
   put a grading's work directory and submission copy), and the server forks no second worker until
   the grader has had it sweep the box after the first;
 - the sweep (after every attempt, before the grading's files are removed and long before the next
-  student's arrive) kills every process in the box but the server and the box's init (whatever
-  the student's code left running, setsid or not), and empties ``/tmp``, ``/dev/shm`` and System V
-  IPC. A sweep that fails, a server that stops answering or dies: the grader kills the whole box
-  (every process in it dies with it) and carries on with fresh boxed workers;
-- the server is not dumpable, so a worker (the same uid) cannot write into its memory and reach
-  the workers forked after it.
+  student's arrive) kills every process in the box but the server (whatever the student's code
+  left running, setsid or not), and empties ``/tmp``, ``/dev/shm``, the box's POSIX message queues
+  and System V IPC, and waits out any socket bound to a name. A sweep that fails, a server that
+  stops answering or dies: the grader kills the server and with it the whole box (every process
+  in it dies with it) and carries on with fresh boxed workers;
+- the server is the box's init (bwrap ``--as-pid-1``) and not dumpable: no bwrap init of the
+  workers' uid stands beside it to be taken over, and a worker (the same uid) can neither stop,
+  kill, trace nor write into it, nor so reach the workers forked after it. The rest a worker
+  could leave is closed in every box: ``/`` and ``/dev`` are read-only (``autograder.jail``), the
+  kernel's keyrings refused (``autograder.worker.syscalls``). docs/threat-model.md says what this
+  guarantees; tests/test_class_box.py tries it with a class, as root and as an instructor's account.
 
 Across processes: ``mnist-course autograde`` keeps one server per Dask worker process, and each
 ``mnist-grade`` it starts attaches to it (``attach_spec`` / ``attached``) for its one grading,

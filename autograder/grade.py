@@ -251,7 +251,8 @@ def _probes_of(planned: list[PlannedProbe], workdir: Path) -> list[Probe]:
     probes = []
     for probe in planned:
         for name, array in probe.get("arrays", {}).items():
-            np.save(workdir / name, array, allow_pickle=False)
+            # A callable is data loaded only when its probe runs (MNIST, for the notebook's chain).
+            np.save(workdir / name, array() if callable(array) else array, allow_pickle=False)
         probes.append(wire(probe))
     return sorted(probes, key=lambda probe: variant_of_probe(probe["id"]) is None)
 

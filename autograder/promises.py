@@ -90,12 +90,14 @@ STOP_RUN = "early_stopping: really stops training and restores the best weights"
 HISTORY_PANELS = "plot_history: two panels, loss and accuracy, train and validation lines"
 HISTORY_LABELS = "plot_history: 'epoch' x labels, y labels and legends"
 HISTORY_TRAIN_ONLY = "plot_history: no validation line without validation data (a dict, not a History)"
+CHAIN = "plot_history: the History of fit with compile_model and early_stopping() (the notebook's chain)"
 PREDICTIONS_GRID = "plot_predictions: the first 50 images in 10 rows × 5 columns, grayscale 28×28"
 PREDICTIONS_TITLES = "plot_predictions: titled with the prediction, mistakes 'pred(true)' on red"
 PREDICTIONS_FLAT = "plot_predictions: flattened (N, 784) images, count=12, columns=4 → 3 × 4"
 PREDICTIONS_FEW = "plot_predictions: 7 images (N, 28, 28, 1), count=10 → 7 panels in 2 rows × 5 columns"
 WEIGHTS_UNITS = "plot_first_layer_weights: each of 16 units as its 28×28 weights, 4 columns"
 WEIGHTS_COLUMNS = "plot_first_layer_weights: columns=8 → 2 × 8"
+WEIGHTS_SPARE = "plot_first_layer_weights: 10 units, columns=4 → 10 Axes in 3 × 4, no spare ones"
 WEIGHTS_RAISES = ("plot_first_layer_weights: a model with no Dense layer, or a first Dense layer not taking 784 "
                   "inputs, raises ValueError")
 
@@ -174,6 +176,8 @@ PROMISES: tuple[Promise, ...] = (
       (LOSS_SPARSE, LOSS_CATEGORICAL)),
     P("choose_loss", "Returns", "loss", "a keras.losses.Loss with from_logits set (a name only where it means the same)",
       (LOSS_SPARSE, LOSS_CATEGORICAL)),
+    P("choose_loss", "contract", "settings", "the matching cross-entropy as Keras makes it: no other setting changed "
+      "(label_smoothing, reduction, axis, ignore_class)", (LOSS_SPARSE, LOSS_CATEGORICAL)),
     P("compile_model", "Parameters", "model", "a keras.Model, e.g. from build_mlp or build_cnn",
       (*COMPILE_CASES, *_variant("compile"))),
     P("compile_model", "Parameters", "optimizer", 'a name or a keras.optimizers.Optimizer, default "adam"',
@@ -181,8 +185,13 @@ PROMISES: tuple[Promise, ...] = (
     P("compile_model", "Parameters", "one_hot_labels", "bool, default False: which cross-entropy",
       (*COMPILE_CASES, *_variant("compile", "D", "F16"))),
     P("compile_model", "Returns", "model", "the same model object, compiled", (*COMPILE_CASES, COMPILE_OBJECT)),
-    P("compile_model", "contract", "from_logits", "True exactly when the model's last layer applies no softmax; "
-      'metrics=["accuracy"]', (*COMPILE_CASES, *_variant("compile"))),
+    P("compile_model", "contract", "from_logits", "True exactly when the model's last layer applies no softmax",
+      (*COMPILE_CASES, *_variant("compile"))),
+    P("compile_model", "contract", "metrics", 'metrics=["accuracy"]: one metric, named "accuracy" (History\'s keys '
+      '"accuracy" and "val_accuracy", what plot_history reads), measuring the accuracy that fits the labels',
+      (*COMPILE_CASES, COMPILE_OBJECT, *_variant("compile"))),
+    P("compile_model", "contract", "optimizer settings", "a name compiles Keras's optimizer at its defaults; an "
+      "object is used with its own settings", (*COMPILE_CASES, COMPILE_OBJECT, *_variant("compile", "A", "D"))),
     P("early_stopping", "Parameters", "patience", "int, default 0: epochs without improvement before stopping",
       (STOP_DEFAULTS, STOP_ARGUMENTS, STOP_RUN)),
     P("early_stopping", "Parameters", "monitor", 'str, default "val_loss"', (STOP_DEFAULTS, STOP_ARGUMENTS)),
@@ -200,7 +209,10 @@ PROMISES: tuple[Promise, ...] = (
       (HISTORY_PANELS,)),
     P("plot_history", "Returns", "lines", 'a "train" line, and a "validation" one only when validation values exist',
       (HISTORY_PANELS, HISTORY_TRAIN_ONLY)),
-    P("plot_history", "Returns", "labels", 'x axis "epoch", a legend on each panel', (HISTORY_LABELS,)),
+    P("plot_history", "Returns", "labels", 'x axis "epoch", a legend on each panel naming the train and the '
+      'validation line apart', (HISTORY_LABELS,)),
+    P("plot_history", "contract", "chain", "draws the History that fit returns for a model compiled by compile_model, "
+      "with the early_stopping() callback stopping it (002 In[17]-In[19])", (CHAIN,)),
     P("plot_predictions", "Parameters", "images", "(N, 28, 28), (N, 784) or (N, 28, 28, 1)",
       (PREDICTIONS_GRID, PREDICTIONS_FLAT, PREDICTIONS_FEW)),
     P("plot_predictions", "Parameters", "predicted", "(N,) class indices: each panel's title", (PREDICTIONS_TITLES,)),
@@ -217,7 +229,7 @@ PROMISES: tuple[Promise, ...] = (
       (WEIGHTS_UNITS, WEIGHTS_COLUMNS)),
     P("plot_first_layer_weights", "Parameters", "columns", "int, default 4", (WEIGHTS_UNITS, WEIGHTS_COLUMNS)),
     P("plot_first_layer_weights", "Returns", "grid", "one Axes per unit in ceil(units / columns) rows, each the "
-      "unit's 784 weights as a 28×28 grayscale image", (WEIGHTS_UNITS, WEIGHTS_COLUMNS)),
+      "unit's 784 weights as a 28×28 grayscale image; no spare Axes", (WEIGHTS_UNITS, WEIGHTS_COLUMNS, WEIGHTS_SPARE)),
     P("plot_first_layer_weights", "Raises", "ValueError", "no Dense layer, or a first one not taking 784 inputs",
       (WEIGHTS_RAISES,)),
 )

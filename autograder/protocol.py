@@ -19,7 +19,7 @@ from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 # --- what a probe asks -----------------------------------------------------------------------------------
 
-ProbeKind = Literal["array", "model", "compiled", "loss", "callback", "figure"]
+ProbeKind = Literal["array", "model", "compiled", "loss", "callback", "figure", "chain"]
 SmallModelEnding = Literal["logits", "softmax", "softmax_layer", "activation_softmax"]
 
 
@@ -54,6 +54,13 @@ class CompileRequest(TypedDict):
     one_hot_labels: bool
 
 
+class ChainOptions(TypedDict):
+    """How the notebook's chain (kind "chain") fits the small model: its args are images and labels."""
+    epochs: int
+    batch_size: int
+    validation_split: float
+
+
 class Probe(TypedDict):
     id: str                          # unique within one grading; see the helpers below for variants
     module: str                      # "preprocessing", "models", "training" or "plots"
@@ -62,6 +69,7 @@ class Probe(TypedDict):
     args: NotRequired[list[ArgSpec]]
     kwargs: NotRequired[dict[str, ArgSpec]]
     compile: NotRequired[CompileRequest | None]
+    chain: NotRequired[ChainOptions]
     track_to_categorical: NotRequired[bool]
 
 
@@ -132,7 +140,10 @@ class CompiledDescription(TypedDict, total=False):
     loss: dict[str, Any]
     optimizer: str | None
     learning_rate: float | None
+    optimizer_changes: dict[str, Any]   # settings unlike Keras's defaults (or the object passed), not the rate
     metrics: str | None
+    metric_results: dict[str, float] | None   # what the metrics report, by History's names, on known scores
+    metrics_error: str | None        # the exception class, when measuring them raised
 
 
 class Outcome(TypedDict, total=False):
@@ -154,6 +165,9 @@ class Outcome(TypedDict, total=False):
     is_early_stopping: bool          # kind "callback"
     settings: dict[str, Any]         # kind "callback": the EarlyStopping's settings
     axes: list[dict[str, Any]]       # kind "figure"; an image's "cmap_colors": its colormap sampled as RGBA
+    history: dict[str, list[float]]  # kind "chain": the History of the fit with the student's functions
+    figure: dict[str, Any]           # kind "chain": plot_history's Figure of it, described as kind "figure"
+    step: str                        # kind "chain", status "error": the step that raised
     to_categorical_calls: int
     # the other statuses
     error_type: str

@@ -86,7 +86,7 @@ def choose_loss(one_hot_labels, from_logits):
 
 def early_stopping(patience=0, monitor="val_loss", restore_best_weights=True):
     raise NotImplementedError
-'''}, ["normalize", "choose_loss", "early_stopping"], ["plot_history"], TAMPERED),
+'''}, ["normalize", "choose_loss", "early_stopping"], ["plot_predictions"], TAMPERED),
 
     cheat("patches numpy.array_equal to hide that normalize writes into its input", {"preprocessing": '''
 def normalize(images):
@@ -309,7 +309,7 @@ def flatten(images):
     cheat("an endless loop at import: the module is set aside, not retried", {"training": '''
 while True:
     pass
-'''}, ["choose_loss", "early_stopping", "compile_model"], ["normalize", "plot_history"],
+'''}, ["choose_loss", "early_stopping", "compile_model"], ["normalize", "plot_predictions"],
         "did not finish within 8 s", slow=True),
 
     # --- shadowing ----------------------------------------------------------------------------------

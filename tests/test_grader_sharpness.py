@@ -380,6 +380,10 @@ def build_cnn(input_shape=(28, 28, 1)):
          [("training", "losses.CategoricalCrossentropy(from_logits=from_logits)", "losses.CategoricalCrossentropy()"),
           ("training", "SparseCategoricalCrossentropy(from_logits=from_logits)", "SparseCategoricalCrossentropy()")],
          ["choose_loss"], "outputs without softmax are logits: from_logits=True"),
+    edit("choose_loss smooths the one-hot labels (label_smoothing=0.1)",
+         [("training", "losses.CategoricalCrossentropy(from_logits=from_logits)",
+                       "losses.CategoricalCrossentropy(from_logits=from_logits, label_smoothing=0.1)")],
+         ["choose_loss"], "has settings label_smoothing=0.1 that differ from Keras's defaults"),
 
     # --- compile_model (no accuracy checks: SGD and Adam both learn) -------------------------------
     # Splices: softmax found in one expression, from_logits passed by position; the reference branches.
@@ -440,6 +444,17 @@ def compile_model(model, optimizer="adam", one_hot_labels=False):
     model.compile(optimizer=optimizer, loss=choose_loss(one_hot_labels, not softmax))
     return model
 ''', ["compile_model", "D", "CNN"], 'metrics=["accuracy"] is missing'),
+    # Exact settings (#30): a near miss that changes what the student's next function receives.
+    edit("compile_model names its metric 'acc' (History keys acc, val_acc: plot_history reads accuracy)",
+         [("training", '        metrics=["accuracy"],', '        metrics=["acc"],')],
+         ["compile_model", "D"], "the metrics are named 'acc': History's keys take these names"),
+    edit("compile_model always measures SparseCategoricalAccuracy, one-hot labels too",
+         [("training", '        metrics=["accuracy"],', '        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],')],
+         ["compile_model", "F16"], "the metrics raised"),
+    edit("compile_model adds momentum to sgd",
+         [("training", "        optimizer=optimizer,",
+                       '        optimizer=keras.optimizers.SGD(momentum=0.9) if optimizer == "sgd" else optimizer,')],
+         ["compile_model", "A"], "optimizer settings momentum=0.9 differ from Keras's defaults"),
     mutant("compile_model returns None", "training", '''
 def compile_model(model, optimizer="adam", one_hot_labels=False):
     last = model.layers[-1]
@@ -532,6 +547,23 @@ def plot_history(history):
     return figure
 ''', ["plot_history"], "x label ''"),
 
+    edit("plot_history draws accuracy on the left and loss on the right",
+         [("plots", '((loss_axes, "loss", "Loss"), (accuracy_axes, "accuracy", "Accuracy"))',
+                    '((accuracy_axes, "loss", "Loss"), (loss_axes, "accuracy", "Accuracy"))')],
+         ["plot_history"], "expected loss on the left, accuracy on the right"),
+    edit("plot_history labels both lines of a panel with the metric's name",
+         [("plots", 'label="train"', "label=metric"), ("plots", 'label="validation"', "label=metric")],
+         ["plot_history"], "legend does not name its validation line apart from the other"),
+    # The chain (autograder/checks/chain.py): a callback whose settings are right, and which the
+    # grader's own trial (rebuilt from those settings) finds right, but which does nothing in a fit.
+    edit("early_stopping's callback never acts in the student's own fit",
+         [("training", "    return keras.callbacks.EarlyStopping(", "    callback = keras.callbacks.EarlyStopping("),
+          ("training", "        restore_best_weights=restore_best_weights,\n    )",
+                       "        restore_best_weights=restore_best_weights,\n    )\n"
+                       "    callback.on_epoch_end = lambda epoch, logs=None: None\n    return callback")],
+         ["plot_history", "early_stopping"], "the early_stopping() callback passed to fit did not stop training",
+         caught_by="notebook's chain"),
+
     # --- plot_predictions --------------------------------------------------------------------------
     # Splices: a Figure() of default size, and 28 for the reference's IMAGE_SIDE.
     mutant("plot_predictions without the red background", "plots", '''
@@ -621,6 +653,22 @@ def plot_first_layer_weights(model, columns=4):
         axes.axis("off")
     return figure
 ''', ["plot_first_layer_weights"], "reshaped row by row"),
+    mutant("plot_first_layer_weights leaves the grid's spare Axes (switched off)", "plots", '''
+def plot_first_layer_weights(model, columns=4):
+    dense = next((layer for layer in model.layers if isinstance(layer, keras.layers.Dense)), None)
+    if dense is None or dense.get_weights()[0].shape[0] != 784:
+        raise ValueError("plot_first_layer_weights needs a first Dense layer over the 784 pixels")
+    kernel = dense.get_weights()[0]
+    units = kernel.shape[1]
+    figure = Figure()
+    grid = figure.subplots(math.ceil(units / columns), columns, squeeze=False)
+    for unit, axes in enumerate(grid.flat):
+        if unit < units:
+            axes.imshow(kernel[:, unit].reshape(28, 28), cmap="gray")
+        axes.axis("off")
+    return figure
+''', ["plot_first_layer_weights"], "12 images, expected 10 (one per unit). Remove the grid's spare Axes",
+           caught_by="no spare ones"),
     edit("plot_first_layer_weights draws in coolwarm",
          [("plots", 'reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray")', 'reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="coolwarm")')],
          ["plot_first_layer_weights"], "unit 0 is drawn with the colormap 'coolwarm', not in gray levels"),

@@ -6,11 +6,11 @@ reports list them. Probes (calls of student functions) are described as data, ru
 
 from __future__ import annotations
 
-from autograder.checks import compiling, models, plots, preprocessing, training, variants
+from autograder.checks import chain, compiling, models, plots, preprocessing, training, variants
 
 
 def catalog(secret=None) -> list:
     """Every check; the hidden ones (and the public ones' twins) only with the course's ``secret``
     (``autograder.secret.CourseSecret``), from which their inputs come."""
-    return [*preprocessing.checks(secret), *training.checks(), *compiling.checks(), *plots.checks(),
+    return [*preprocessing.checks(secret), *training.checks(), *compiling.checks(), *plots.checks(), *chain.checks(),
             *models.checks(secret), *variants.checks()]

@@ -40,9 +40,50 @@ def compile_problems(compiled: dict, optimizer: str, one_hot_labels: bool, from_
             not abs(compiled["learning_rate"] - DEFAULT_LEARNING_RATES[optimizer]) <= 1e-9:   # NaN is wrong too
         problems.append(Text(f"学習率が {compiled['learning_rate']} です (Keras の既定値 {DEFAULT_LEARNING_RATES[optimizer]} のはず)",
                              f"learning rate {compiled['learning_rate']}, expected Keras's default {DEFAULT_LEARNING_RATES[optimizer]}"))
-    if "acc" not in str(compiled.get("metrics")).lower():
-        problems.append(Text('metrics=["accuracy"] がありません', 'metrics=["accuracy"] is missing'))
+    changes = compiled.get("optimizer_changes")
+    if isinstance(changes, dict) and changes:
+        settings = ", ".join(f"{key}={value!r}" for key, value in changes.items())
+        given = "渡されたオブジェクト" if learning_rate is not None else "Keras の既定値"
+        given_en = "those of the optimizer object passed" if learning_rate is not None else "Keras's defaults"
+        problems.append(Text(f"最適化手法の設定 {settings} が{given}と違います",
+                             f"optimizer settings {settings} differ from {given_en}"))
+    metrics = metrics_problem(compiled)
+    if metrics:
+        problems.append(metrics)
     return problems
+
+
+# What the worker's METRIC_SCORES score against its labels: three rows of four right.
+METRIC_ACCURACY = 0.75
+
+
+def metrics_problem(compiled: dict) -> Text | None:
+    """None when the compiled metrics are exactly metrics=["accuracy"] as Keras resolves it: one metric,
+    named "accuracy" (so History's keys are "accuracy" and "val_accuracy", what plot_history reads),
+    measuring the accuracy for these labels. Another spelling that Keras resolves the same passes."""
+    results = compiled.get("metric_results")
+    expected = Text('(期待: metrics=["accuracy"]、History のキーは "accuracy" と "val_accuracy")',
+                    '(expected metrics=["accuracy"], History keys "accuracy" and "val_accuracy")')
+    if not isinstance(results, dict):
+        error = compiled.get("metrics_error")
+        return Text(f"評価指標が、このラベルと 10 クラスの予測で {error} を起こしました。ラベルに合わない指標です ",
+                    f"the metrics raised {error} on these labels and 10-class predictions: a metric that does not "
+                    "fit the labels ") + expected
+    names = list(results)
+    if not names:
+        return Text('metrics=["accuracy"] がありません', 'metrics=["accuracy"] is missing')
+    if names != ["accuracy"]:
+        shown = shown_en = ", ".join(repr(name) for name in names)
+        return Text(f"評価指標の名前が {shown} です。History のキーもこの名前になり、plot_history が読む "
+                    f"\"accuracy\" がありません ", f"the metrics are named {shown_en}: History's keys take these names, "
+                    'and the "accuracy" that plot_history reads is not among them ') + expected
+    value = results["accuracy"]
+    if not isinstance(value, float) or not abs(value - METRIC_ACCURACY) <= 1e-6:
+        return Text(f"\"accuracy\" という名前の評価指標が、正解率 {METRIC_ACCURACY} の予測で {value} を示します。"
+                    "ラベルに合った正解率ではありません ",
+                    f'the metric named "accuracy" reports {value} for predictions whose accuracy is {METRIC_ACCURACY}: '
+                    "not the accuracy that fits these labels ") + expected
+    return None
 
 
 def join(problems: list[Text]) -> Text:

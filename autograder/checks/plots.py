@@ -53,6 +53,28 @@ def _not_gray(image, what: Text) -> Verdict | None:
     return None
 
 
+PANELS = (("loss", "左", "left"), ("accuracy", "右", "right"))
+
+
+def _unnamed_lines(axes, index) -> list[str]:
+    """Which of the panel's train and validation lines the legend does not name, each by a label of
+    its own. Any words do ("train", "training loss", "訓練"): the docstring names the lines, and a
+    reader needs the two told apart; the words are the student's."""
+    if index >= len(PANELS):
+        return []
+    metric = PANELS[index][0]
+    legend = axes.get("legend") or []
+    labels = {}
+    for role, values in (("train", WITH_VALIDATION[metric]), ("validation", WITH_VALIDATION[f"val_{metric}"])):
+        labels[role] = next((line["label"] for line in axes["lines"]
+                             if len(line["y"]) == len(values) and np.allclose(line["y"], values)), None)
+    unnamed = [role for role, label in labels.items()
+               if not label or label.startswith("_") or label not in legend]
+    if not unnamed and labels["train"] == labels["validation"]:
+        unnamed = ["validation"]
+    return unnamed
+
+
 def _history_checks():
     with_val = _figure_probe("plot_history.validation", "plot_history", [{"keras_history": WITH_VALIDATION}])
     # The contract takes a History or its .history dict: this probe passes the plain dict.
@@ -71,6 +93,12 @@ def _history_checks():
             if not any(_has_series(a, train) and _has_series(a, validation) for a in axes):
                 return Verdict.failed(f"{metric} と val_{metric} の線が同じパネルにありません。",
                                       f"no panel shows both the {metric} and val_{metric} lines.")
+        # The docstring's order: left loss, right accuracy (Figure.get_axes lists them as added).
+        for index, (metric, side, side_en) in enumerate(PANELS):
+            if not _has_series(axes[index], WITH_VALIDATION[metric]):
+                return Verdict.failed(f"{side}のパネルが {metric} ではありません (期待: 左が loss、右が accuracy)。",
+                                      f"the {side_en} panel does not show {metric} (expected loss on the left, "
+                                      "accuracy on the right).")
         return Verdict.passed()
 
     def labels(evidence):
@@ -86,6 +114,13 @@ def _history_checks():
             if not axes["legend"] or len(axes["legend"]) < 2:
                 return Verdict.failed(f"パネル {index + 1} に train と validation の凡例がありません。",
                                       f"panel {index + 1} lacks a legend naming train and validation.")
+            unnamed = _unnamed_lines(axes, index)
+            if unnamed:
+                return Verdict.failed(f"パネル {index + 1} の凡例が {' と '.join(unnamed)} の線を、ほかと違う名前で示していません "
+                                      f"(凡例: {axes['legend']})。線ごとに label= を付けて legend() を呼んでください。",
+                                      f"panel {index + 1}'s legend does not name its {' and '.join(unnamed)} line apart "
+                                      f"from the other (legend: {axes['legend']}): give each line a label= of its own "
+                                      "and call legend().")
         return Verdict.passed()
 
     def train_only(evidence):
@@ -200,6 +235,11 @@ MODEL_HINT = Text(" (検査のモデル: Input(28, 28) → Flatten → Dense(16,
                   "(784, 16) of its first Dense layer.)")
 
 
+ODD_UNITS = 10
+ODD_HINT = Text(f" (検査のモデル: Input(28, 28) → Flatten → Dense({ODD_UNITS}, sigmoid) → Dense(10)。)",
+                f" (the model checked: Input(28, 28) → Flatten → Dense({ODD_UNITS}, sigmoid) → Dense(10).)")
+
+
 def _weights_checks():
     kernel = np.random.default_rng(SEED + 1).normal(size=(784, 16)).astype(np.float32)
     arrays = {"weights.kernel.npy": kernel}
@@ -208,14 +248,26 @@ def _weights_checks():
     wide = _figure_probe("plot_first_layer_weights.wide", "plot_first_layer_weights", [spec],
                          {"columns": {"value": 8}}, arrays)
 
-    def images(probe, shape):
+    # 10 units in 4 columns leave two places of the 3 × 4 grid empty: "one Axes per unit", none spare.
+    odd_kernel = np.random.default_rng(SEED + 3).normal(size=(784, ODD_UNITS)).astype(np.float32)
+    odd = _figure_probe("plot_first_layer_weights.odd", "plot_first_layer_weights",
+                        [{"dense_model": {"input_shape": [28, 28], "units": ODD_UNITS, "kernel": "weights.odd.npy"}}],
+                        arrays={"weights.odd.npy": odd_kernel})
+
+    def images(probe, shape, kernel=kernel, hint=MODEL_HINT):
+        units = kernel.shape[1]
+
         def evaluate(evidence):
-            failure, figure = _figure(evidence, probe["id"], MODEL_HINT)
+            failure, figure = _figure(evidence, probe["id"], hint)
             if failure:
                 return failure
             axes = figure["axes"]
-            if len(axes) != 16:
-                return Verdict.failed(f"画像が {len(axes)} 枚です (期待: ユニット数 16)。", f"{len(axes)} images, expected 16 (one per unit).")
+            if len(axes) != units:
+                spare = Text("空いた場所の Axes は残さず取り除いてください (ax.remove() か、add_subplot をユニットの数だけ)。",
+                             " Remove the grid's spare Axes (ax.remove(), or add_subplot once per unit).") \
+                    if len(axes) > units else Text("", "")
+                return Verdict(0.0, Text(f"画像が {len(axes)} 枚です (期待: ユニット数 {units})。",
+                                         f"{len(axes)} images, expected {units} (one per unit).") + spare)
             if axes[0]["grid"] != list(shape):
                 return Verdict.failed(f"配置が {axes[0]['grid']} です (期待: {list(shape)})。",
                                       f"grid {axes[0]['grid']}, expected {list(shape)}.")
@@ -239,6 +291,9 @@ def _weights_checks():
               title_ja="plot_first_layer_weights: 16 ユニットそれぞれの重みを 28×28 で、4 列に"),
         Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide],
               images(wide, (2, 8))),
+        Check(f"plot_first_layer_weights: {ODD_UNITS} units, columns=4 → {ODD_UNITS} Axes in 3 × 4, no spare ones",
+              "plot_first_layer_weights", 1.0, [odd], images(odd, (3, 4), odd_kernel, ODD_HINT),
+              title_ja=f"plot_first_layer_weights: {ODD_UNITS} ユニット、columns=4 → 3 × 4 に {ODD_UNITS} 個の Axes、余りなし"),
         _undrawable_models_check(default),
     ]
 

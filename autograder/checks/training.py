@@ -19,7 +19,13 @@ def loss_problem(loss: dict, one_hot_labels: bool, from_logits: bool) -> Text | 
     if kind == "instance":
         actual = f"{loss['class']}(from_logits={loss.get('from_logits')})"
         if loss["class"] == LOSS_CLASSES[one_hot_labels] and loss.get("from_logits") is from_logits:
-            return None
+            changes = loss.get("changes")
+            if not isinstance(changes, dict) or not changes:
+                return None
+            settings = ", ".join(f"{key}={value!r}" for key, value in changes.items())
+            return Text(f"損失 {actual} の設定 {settings} が Keras の既定値と違います (期待: {expected}、ほかは既定値)。",
+                        f"the loss {actual} has settings {settings} that differ from Keras's defaults "
+                        f"(expected {expected}, the rest at their defaults).")
     elif kind in ("string", "function"):
         # A name means from_logits=False; equivalent exactly when no logits are involved.
         actual = repr(loss["name"]) if kind == "string" else f"keras.losses.{loss['name']}"

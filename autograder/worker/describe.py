@@ -38,6 +38,11 @@ MODEL_CLASSES = (keras.Sequential, keras.Model, Functional)
 # (a subclass with methods of its own) is reported unsampled, and the grader does not take it for gray.
 COLORMAP_CLASSES = (mcolors.LinearSegmentedColormap, mcolors.ListedColormap)
 COLORMAP_SAMPLES = 17     # colors at 0, 1/16, ..., 1 of the colormap: its ends and the levels between
+# Labels and scores the compiled metrics are measured on, three of the four rows right: what the
+# metrics report under which names is what the student's History will hold (autograder.checks.compiling).
+METRIC_LABELS = np.array([1, 2, 3, 4])
+METRIC_SCORES = np.full((4, 10), 0.01, np.float32)
+METRIC_SCORES[np.arange(4), [1, 2, 0, 4]] = 0.91
 EARLY_STOPPING_SETTINGS = ("monitor", "min_delta", "patience", "mode", "baseline", "restore_best_weights",
                            "start_from_epoch")
 
@@ -69,7 +74,8 @@ def loss(loss):
         # The class's get_config, not the instance's: an instance attribute could stand in for it.
         config = cls.get_config(loss)
         return {"kind": "instance", "class": name, "from_logits": plain(config.get("from_logits")),
-                "reduction": plain(config.get("reduction"))}
+                "reduction": plain(config.get("reduction")),
+                "changes": _default_changes(cls, config, ("name", "from_logits"))}
     if isinstance(loss, types.FunctionType):
         name = text(loss.__name__)
         builtin = getattr(keras.losses, name, None) is loss
@@ -87,8 +93,10 @@ def model(model):
     return {"type": "keras.Model", "json": type(model).to_json(model), "compiled": bool(model.compiled)}
 
 
-def compiled(model, returned):
+def compiled(model, returned, one_hot_labels=False, given_optimizer=None):
+    """compile_model's work on ``model``. ``given_optimizer``: the optimizer argument, when an object."""
     optimizer = getattr(model, "optimizer", None)
+    metrics, metrics_error = _metric_results(model, one_hot_labels) if getattr(model, "compiled", False) else ({}, None)
     return {
         "status": "ok",
         "returned_same": returned is model,
@@ -96,8 +104,50 @@ def compiled(model, returned):
         "loss": loss(getattr(model, "loss", None)),
         "optimizer": builtin_name(optimizer, keras.optimizers) if optimizer is not None else None,
         "learning_rate": _learning_rate(optimizer),
+        "optimizer_changes": _optimizer_changes(optimizer, given_optimizer),
         "metrics": _metric_names(model),
+        "metric_results": metrics,
+        "metrics_error": metrics_error,
     }
+
+
+def setting_changes(config: dict, reference: dict, ignore=()) -> dict:
+    """The settings of ``config`` that differ from ``reference``'s, as plain values."""
+    return {text(key): plain(value) for key, value in config.items()
+            if key not in ignore and (key not in reference or reference[key] != value)}
+
+
+def _default_changes(cls, config: dict, ignore) -> dict:
+    """``setting_changes`` against a fresh instance of ``cls``; a class that needs arguments has no defaults."""
+    try:
+        return setting_changes(config, cls.get_config(cls()), ignore)
+    except BaseException:
+        return {}
+
+
+def _optimizer_changes(optimizer, given):
+    """How the compiled optimizer's settings differ from Keras's defaults for its class, or from the
+    optimizer object the grader passed; the learning rate is reported on its own."""
+    cls = type(optimizer)
+    if optimizer is None or builtin_name(optimizer, keras.optimizers) != type.__getattribute__(cls, "__name__"):
+        return {}
+    try:
+        reference = cls.get_config(given) if type(given) is cls else cls.get_config(cls())
+        return setting_changes(cls.get_config(optimizer), reference, ("name", "learning_rate"))
+    except BaseException as error:
+        return {"get_config": text(error)}
+
+
+def _metric_results(model, one_hot_labels):
+    """(what the compiled metrics report, by name, on METRIC_SCORES; None) or (None, the error)."""
+    labels = np.eye(10, dtype=np.float32)[METRIC_LABELS] if one_hot_labels else METRIC_LABELS
+    try:
+        # Keras's own Trainer.compute_metrics, through the class: the names it returns are the History's keys.
+        results = keras.Model.compute_metrics(model, None, labels, METRIC_SCORES)
+        return {text(name): float(np.asarray(value)) for name, value in results.items() if name != "loss"}, None
+    except BaseException as error:
+        # The class's name alone: TensorFlow's messages are a page of op names, not a student's business.
+        return None, text(type.__getattribute__(type(error), "__name__"))
 
 
 def _learning_rate(optimizer):

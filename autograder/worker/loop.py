@@ -33,7 +33,7 @@ import keras  # noqa: E402
 import keras.src.utils.numerical_utils as numerical_utils  # noqa: E402
 
 from autograder.protocol import Request  # noqa: E402
-from autograder.worker import arguments, describe, guard as guarding  # noqa: E402
+from autograder.worker import arguments, chain, describe, guard as guarding  # noqa: E402
 from autograder.worker.guard import Guard  # noqa: E402
 from autograder.worker.reading import plain, text, type_name  # noqa: E402
 
@@ -175,6 +175,8 @@ def run_probe(probe, workdir, send):
     Returns (outcome, the returned value, problems the call itself revealed); the caller checks the
     guard, whatever happened here.
     """
+    if probe["kind"] == "chain":
+        return chain.run(probe, workdir, send, _error, _import_error)
     module_name = probe["module"]
     try:
         module = importlib.import_module(f"mnist_tasks.{module_name}")
@@ -202,7 +204,8 @@ def run_probe(probe, workdir, send):
         result = describe.model(value)
     elif kind == "compiled":
         # compile_model on a model the grader built: the result is that model, compiled.
-        result = {"type": "keras.Model", "compile": describe.compiled(args[0], value)}
+        result = {"type": "keras.Model", "compile": describe.compiled(args[0], value, kwargs.get("one_hot_labels", False),
+                                                                       kwargs.get("optimizer"))}
     elif kind == "loss":
         result = describe.loss(value)
     elif kind == "callback":
@@ -228,7 +231,8 @@ def _compile_step(model, options, guard, blocked):
         outcome = _import_error(error, "training")
     else:
         try:
-            outcome = describe.compiled(model, training.compile_model(model, **options))
+            outcome = describe.compiled(model, training.compile_model(model, **options),
+                                        options.get("one_hot_labels", False))
         except BaseException as error:
             outcome = _error(error)
     changes = guard.changes()

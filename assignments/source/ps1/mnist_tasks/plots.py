@@ -31,9 +31,9 @@ def plot_history(history):
     Returns
     -------
     matplotlib.figure.Figure with two Axes
-        left: "loss", right: "accuracy"; x axis "epoch" (1, 2, ...); one line labelled
-        "train" and, only when validation values exist, one labelled "validation"; a legend on
-        each panel. 検証データがないときは validation の線を描かない。
+        left: "loss", right: "accuracy"; x axis "epoch"; one line labelled "train" and, only
+        when validation values exist, one labelled "validation"; a legend on each panel that
+        tells the two apart. 検証データがないときは validation の線を描かない。
     """
     # YOUR CODE HERE / ここにコードを書く
     raise NotImplementedError('plot_history: まだ実装されていません (mnist_tasks/plots.py) / plot_history: not implemented yet (mnist_tasks/plots.py)')
@@ -81,7 +81,7 @@ def plot_first_layer_weights(model, columns=4):
     -------
     matplotlib.figure.Figure
         one Axes per unit of that layer, in ``ceil(units / columns)`` rows, each a 28×28
-        grayscale image.
+        grayscale image; no spare Axes where the last row is not full.
 
     Raises
     ------

@@ -211,6 +211,38 @@ def input_shape(model_json: str):
     return None
 
 
+# Settings the contract's layers leave at Keras's defaults, by layer class. A layer that changes one
+# (a regularizer, a constraint, no bias, a dilation, channels first, a noise shape) is another layer
+# than the contract's, even where its units and activation agree: the row shows the setting and
+# the layer table marks it. Initializers and seeds are left out: they choose where training starts,
+# which the contract leaves open (the accuracy checks see a start that cannot learn).
+WEIGHTED = {"use_bias": True, "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+            "kernel_constraint": None, "bias_constraint": None, "lora_rank": None}
+DEFAULT_SETTINGS = {
+    "Dense": WEIGHTED,
+    "Conv2D": {**WEIGHTED, "dilation_rate": (1, 1), "groups": 1, "data_format": "channels_last"},
+    "MaxPooling2D": {"data_format": "channels_last"},
+    "Flatten": {"data_format": "channels_last"},
+    "Dropout": {"noise_shape": None},
+}
+
+
+def _changed_settings(kind: str, config: dict) -> dict:
+    """The layer's settings of DEFAULT_SETTINGS that differ from Keras's defaults, shown briefly."""
+    changed = {}
+    for key, default in DEFAULT_SETTINGS.get(kind, {}).items():
+        value = config.get(key, default)
+        if key == "data_format" and value is None:
+            value = default   # None: keras.config.image_data_format(), channels_last unless changed
+        if key == "dilation_rate":
+            value = _pair(value)
+        if isinstance(value, list):
+            value = tuple(value)
+        if value != default:
+            changed[key] = value.get("class_name", "?") if isinstance(value, dict) else value
+    return changed
+
+
 def _pair(value):
     return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
 
@@ -244,6 +276,7 @@ def layer_rows(model_json: str) -> list[dict]:
             row = {"layer": "Activation", "activation": name}
         else:
             row = {"layer": kind}
+        row.update(_changed_settings(kind, config))
         rows.append(row)
     return rows
 

@@ -153,6 +153,10 @@ PROMISES: tuple[Promise, ...] = (
       (*_variant("layers", "D", "M64", "F16"), MLP_THREE, MLP_DROPOUT, *MLP_HIDDEN)),
     P("build_mlp", "Parameters", "input_shape", "one sample's shape: (28, 28), (28, 28, 1) or (784,)",
       (*_variant("layers", "D", "M64", "F16"), MLP_DROPOUT, MLP_CHANNEL, *MLP_HIDDEN)),
+    P("build_mlp", "contract", "layer settings", "each layer's other settings at Keras's defaults: bias, no "
+      "regularizer or constraint (initializers are free)", (*_variant("layers", *(v.id for v in VARIANTS
+                                                                                  if v.builder == "build_mlp")),
+                                                            MLP_THREE, MLP_DROPOUT, MLP_CHANNEL, *MLP_HIDDEN)),
     P("build_mlp", "Returns", "compiled", "an uncompiled keras.Model",
       _variant("compile", *(v.id for v in VARIANTS if v.builder == "build_mlp"))),
     P("build_mlp", "Returns", "shapes", "input (None, *input_shape) → output (None, 10)",
@@ -164,6 +168,9 @@ PROMISES: tuple[Promise, ...] = (
     P("build_cnn", "Parameters", "input_shape", "(height, width, channels) of one image, default (28, 28, 1)",
       (*_variant("layers", "CNN"), CNN_SHAPE, CNN_HIDDEN)),
     P("build_cnn", "Returns", "compiled", "an uncompiled keras.Model", _variant("compile", "CNN")),
+    P("build_cnn", "contract", "layer settings", "each layer's other settings at Keras's defaults: bias, no "
+      "regularizer, constraint or dilation, channels last (initializers are free)",
+      (*_variant("layers", "CNN"), CNN_SHAPE, CNN_HIDDEN)),
     P("build_cnn", "Returns", "shapes", "input (None, *input_shape) → output (None, 10) softmax probabilities; "
       "the handout's layers", (*_variant("layers", "CNN"), CNN_SHAPE, CNN_HIDDEN)),
     P("build_cnn", "contract", "parameters", "665,738 parameters", _variant("parameters", "CNN")),

@@ -369,6 +369,15 @@ def build_cnn(input_shape=(28, 28, 1)):
     ])
 ''', ["CNN"], "✗ MaxPooling2D(pool=(2, 2), strides=(2, 2), padding=valid) | AveragePooling2D()"),
 
+    edit("build_mlp regularizes its hidden layers (kernel_regularizer='l2')",
+         [("models", "keras.layers.Dense(units, activation=activation)",
+                     'keras.layers.Dense(units, activation=activation, kernel_regularizer="l2")')],
+         ["build_mlp", "D"], "kernel_regularizer=L2"),
+    edit("build_cnn dilates its second convolution (dilation_rate=2)",
+         [("models", 'keras.layers.Conv2D(128, (3, 3), activation="relu")',
+                     'keras.layers.Conv2D(128, (3, 3), activation="relu", dilation_rate=2)')],
+         ["build_cnn"], "dilation_rate=(2, 2)"),
+
     # --- choose_loss -------------------------------------------------------------------------------
     edit("choose_loss swaps sparse and categorical",
          [("training", "return keras.losses.CategoricalCrossentropy(from_logits=from_logits)\n"

@@ -240,6 +240,18 @@ def compile_model(model, optimizer="adam", one_hot_labels=False):
     model.compile(optimizer, choose_loss(one_hot_labels, logits), metrics=["accuracy"])
     return model
 '''}, ["compile_model", *ALL_VARIANTS]),
+    # Exact settings (#30): what Keras resolves to the contract's settings is the contract's settings.
+    alternative("compile_model: the accuracy metric as the class Keras picks, named 'accuracy'; keras.optimizers.get; "
+                "a tuple of metrics", {
+        "training": '''
+def compile_model(model, optimizer="adam", one_hot_labels=False):
+    last = model.layers[-1]
+    softmax = isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) is keras.activations.softmax
+    accuracy = keras.metrics.CategoricalAccuracy if one_hot_labels else keras.metrics.SparseCategoricalAccuracy
+    model.compile(optimizer=keras.optimizers.get(optimizer), loss=choose_loss(one_hot_labels, not softmax),
+                  metrics=(accuracy(name="accuracy"),))
+    return model
+'''}, ["compile_model", "plot_history", *ALL_VARIANTS]),
     alternative("compile_model: optimizer instance from its name, loss config read, tf.keras", {
         "training": '''
 import tensorflow as tf

@@ -141,7 +141,6 @@ class CompiledDescription(TypedDict, total=False):
     optimizer: str | None
     learning_rate: float | None
     optimizer_changes: dict[str, Any]   # settings unlike Keras's defaults (or the object passed), not the rate
-    metrics: str | None
     metric_results: dict[str, float] | None   # what the metrics report, by History's names, on known scores
     metrics_error: str | None        # the exception class, when measuring them raised
 

@@ -28,8 +28,14 @@ def _figure(evidence: Evidence, probe_id, hint: Text | None = None):
     return (failure, None) if failure else (None, evidence.result(probe_id))
 
 
-def _has_series(axes, values):
-    return any(len(line["y"]) == len(values) and np.allclose(line["y"], values) for line in axes["lines"])
+def line_of(axes, values) -> dict | None:
+    """The panel's line drawing exactly ``values`` (whatever its x), or None."""
+    return next((line for line in axes["lines"] if len(line["y"]) == len(values) and np.allclose(line["y"], values)),
+                None)
+
+
+def has_series(axes, values) -> bool:
+    return line_of(axes, values) is not None
 
 
 def _not_gray(image, what: Text) -> Verdict | None:
@@ -66,8 +72,8 @@ def _unnamed_lines(axes, index) -> list[str]:
     legend = axes.get("legend") or []
     labels = {}
     for role, values in (("train", WITH_VALIDATION[metric]), ("validation", WITH_VALIDATION[f"val_{metric}"])):
-        labels[role] = next((line["label"] for line in axes["lines"]
-                             if len(line["y"]) == len(values) and np.allclose(line["y"], values)), None)
+        line = line_of(axes, values)
+        labels[role] = line["label"] if line else None
     unnamed = [role for role, label in labels.items()
                if not label or label.startswith("_") or label not in legend]
     if not unnamed and labels["train"] == labels["validation"]:
@@ -90,12 +96,12 @@ def _history_checks():
                                   f"{len(axes)} panels, expected 2 (loss and accuracy).")
         for metric in ("loss", "accuracy"):
             train, validation = WITH_VALIDATION[metric], WITH_VALIDATION[f"val_{metric}"]
-            if not any(_has_series(a, train) and _has_series(a, validation) for a in axes):
+            if not any(has_series(a, train) and has_series(a, validation) for a in axes):
                 return Verdict.failed(f"{metric} と val_{metric} の線が同じパネルにありません。",
                                       f"no panel shows both the {metric} and val_{metric} lines.")
         # The docstring's order: left loss, right accuracy (Figure.get_axes lists them as added).
         for index, (metric, side, side_en) in enumerate(PANELS):
-            if not _has_series(axes[index], WITH_VALIDATION[metric]):
+            if not has_series(axes[index], WITH_VALIDATION[metric]):
                 return Verdict.failed(f"{side}のパネルが {metric} ではありません (期待: 左が loss、右が accuracy)。",
                                       f"the {side_en} panel does not show {metric} (expected loss on the left, "
                                       "accuracy on the right).")

@@ -6,7 +6,6 @@ the student's object, whose methods could lie.
 
 from __future__ import annotations
 
-import json
 import os
 import types
 
@@ -74,7 +73,6 @@ def loss(loss):
         # The class's get_config, not the instance's: an instance attribute could stand in for it.
         config = cls.get_config(loss)
         return {"kind": "instance", "class": name, "from_logits": plain(config.get("from_logits")),
-                "reduction": plain(config.get("reduction")),
                 "changes": _default_changes(cls, config, ("name", "from_logits"))}
     if isinstance(loss, types.FunctionType):
         name = text(loss.__name__)
@@ -105,7 +103,6 @@ def compiled(model, returned, one_hot_labels=False, given_optimizer=None):
         "optimizer": builtin_name(optimizer, keras.optimizers) if optimizer is not None else None,
         "learning_rate": _learning_rate(optimizer),
         "optimizer_changes": _optimizer_changes(optimizer, given_optimizer),
-        "metrics": _metric_names(model),
         "metric_results": metrics,
         "metrics_error": metrics_error,
     }
@@ -153,15 +150,6 @@ def _metric_results(model, one_hot_labels):
 def _learning_rate(optimizer):
     try:
         return float(np.asarray(optimizer.learning_rate))
-    except BaseException:
-        return None
-
-
-def _metric_names(model):
-    try:
-        config = model.get_compile_config() or {}
-        metrics = config.get("metrics")
-        return text(json.dumps(metrics, default=text), 2000) if metrics is not None else None
     except BaseException:
         return None
 

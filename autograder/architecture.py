@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from autograder import render
+from autograder.exhibits import LayerRow, LayerTable
 from mnist_kit.variants import Variant
 
 # Function names TensorFlow and Keras give the handouts' activations.
@@ -351,6 +352,14 @@ def diff_table(expected: list[dict], actual: list[dict]) -> tuple[list[str], int
         wrong += left != right
         lines.append(f" {mark} {describe_row(left):<{width}} | {describe_row(right)}")
     return lines, wrong
+
+
+def layer_table(expected: list[dict], actual: list[dict]) -> LayerTable:
+    """The rows of ``diff_table`` as data, for the feedback's HTML table."""
+    rows = [LayerRow(expected=describe_row(left) if left is not None else None,
+                     actual=describe_row(right) if right is not None else None, differs=left != right)
+            for left, right in _aligned(expected, actual)]
+    return LayerTable(kind="layers", rows=rows)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from autograder.secret import CourseSecret
 
 KIT = Path(__file__).resolve().parent.parent
-VERSION = 2   # of the cache's format (2: results in both languages, no language in the key)
+VERSION = 3   # of the cache's format (2: results in both languages, no language in the key; 3: HTML outputs, figures)
 COURSE_CACHE = ".mnist-grade-cache"   # where a course keeps the grader's state: results, the ledger, the training memo
 
 

@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 
+from autograder.exhibits import Exhibit
 from autograder.findings import EarlyStoppingTrial, ModelEvidence
 from autograder.protocol import Outcome, PlannedProbe
 from mnist_kit.i18n import Text
@@ -22,6 +23,10 @@ MAX_ARRAY_FILE = 65 << 20   # the worker reports no array over 64 MB
 class Verdict:
     fraction: float          # share of the check's points earned, 0..1
     message: Text
+    # The mistake behind it, when the check recognised one (dividing by 256): said once per task,
+    # above its checks (autograder.render), however many checks it fails.
+    diagnosis: Text | None = None
+    exhibit: Exhibit | None = None   # what the feedback shows beside the words (autograder.exhibits)
 
     @classmethod
     def passed(cls, message: Text = OK) -> "Verdict":
@@ -70,8 +75,9 @@ class Evidence:
         """A verdict for a probe that did not return something usable, else None."""
         return failure_verdict(self.result(probe_id), expected_type)
 
-    def array(self, probe_id: str) -> np.ndarray:
-        name = self.result(probe_id)["npy"]
+    def array(self, probe_id: str, key: str = "npy") -> np.ndarray:
+        """The array the worker saved for ``probe_id`` (its result, or under ``key`` another, as a picture)."""
+        name = self.result(probe_id)[key]
         path = (self.workdir / name).resolve()
         if path.parent != self.workdir.resolve():
             raise ValueError(f"array file outside the work directory: {name}")

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import sources
+from autograder import pictures, sources
 from autograder.checks import catalog
 from autograder.core import Check, Evidence, Verdict
+from autograder.exhibits import Exhibit, Figure
 from autograder.protocol import ATTENTION_STATUSES, Incident, Outcome, PlannedProbe, Probe, subject_of_item, \
     variant_of_probe, variant_of_subject, variant_subject, wire
 from autograder import jail
@@ -41,6 +42,8 @@ class TestResult:
     message: Text
     hidden: bool
     title: Text | None = None   # the name as people read it, in both languages
+    diagnosis: Text | None = None   # the mistake behind it (core.Verdict.diagnosis)
+    exhibit: Exhibit | None = None
 
     def __post_init__(self):
         if self.title is None:
@@ -58,6 +61,7 @@ class Report:
     sandbox: jail.SandboxMode = "bwrap"   # where the student code ran (autograder.jail)
     sandbox_missing: str | None = None    # why no box could be made, when a self-check ran without one
     trainings: dict[str, TrainingSource] = field(default_factory=dict)   # by variant: trained now or recalled
+    figures: dict[str, Figure] = field(default_factory=dict)   # by probe: the student's figures the exhibits show
 
     @property
     def score(self) -> float:
@@ -198,13 +202,15 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
                 verdict = Verdict.failed(f"採点中のエラー: {type(error).__name__}: {error}",
                                          f"grader error: {type(error).__name__}: {error}")
             results.append(TestResult(check.name, check.subject, round(check.points * verdict.fraction, 4),
-                                      check.points, verdict.message, check.hidden, check.title))
+                                      check.points, verdict.message, check.hidden, check.title,
+                                      verdict.diagnosis, verdict.exhibit))
+        figures = pictures.encode(evidence, [(r.subject, r.exhibit, r.score == r.max_score) for r in results])
         incidents = [Incident(probe=probe["id"], module=probe["module"], task=probe["task"],
                               status=evidence.results[probe["id"]]["status"])
                      for probe in probes
                      if evidence.results.get(probe["id"], {}).get("status") in ATTENTION_STATUSES]
     return Report(results, time.perf_counter() - started, str(submission), timings, incidents, fingerprint,
-                  sandbox, missing, dict(sorted(context.sources.items())))
+                  sandbox, missing, dict(sorted(context.sources.items())), figures)
 
 
 def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set,

@@ -34,7 +34,7 @@ from autograder import secret as course_secret
 from autograder.sandbox import Limits
 
 from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
-    requested, run_grader, summarize, tests_of
+    requested, run_grader, present, tests_of
 
 
 class IsolatedGrades(NbGraderPreprocessor):
@@ -92,13 +92,15 @@ class IsolatedGrades(NbGraderPreprocessor):
 
         for cell, request in cells:
             points = float(cell.metadata["nbgrader"]["points"])
-            text, earned = summarize(results, request.items, points, self.language, failure=failure)
+            shown = present(results, request.items, points, self.language, failure=failure)
+            earned = shown.earned
             data: CellResults = {"items": list(request.items), "points": points, "earned": earned, "failure": failure,
                                  "seconds": (results or {}).get("execution_time"),
                                  "tests": tests_of(results, request.items, self.language),
                                  "incidents": (results or {}).get("extra_data", {}).get("incidents", [])}
             cell.outputs = [
-                new_output("stream", name="stdout", text=text + "\n"),
+                # HTML for nbgrader's feedback page (nbconvert prefers it), the same words as text beside it.
+                new_output("display_data", data={"text/html": shown.html, "text/plain": shown.text}),
                 new_output("execute_result", data={"text/plain": repr(earned), CELL_RESULTS_MIME: data},
                            execution_count=cell.get("execution_count")),
             ]

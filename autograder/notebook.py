@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from autograder import render
+from autograder import feedback, render
 from autograder.jail import SandboxMode
 from autograder.protocol import subject_of_item
 from autograder.secret import CourseSecret
@@ -121,35 +121,72 @@ def run_grader(directory: Path, items, *, secret: CourseSecret | None, language:
 
 def tests_of(results: dict | None, items, language: str) -> list[dict]:
     """The results.json tests of the grade cell's ``items`` (contract functions, variant ids), their
-    title and output in ``language`` whatever language the results were graded in."""
+    title, message and diagnosis in ``language`` whatever language the results were graded in (their
+    HTML "output", in the graded language and with figures, stays out: the cell renders its own)."""
     subjects = {subject_of_item(item) for item in items}
-    return [in_language(t, language) for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
+    return [{key: value for key, value in in_language(t, language).items() if key != "output"}
+            for t in (results or {}).get("tests", []) if t.get("subject") in subjects]
 
 
-def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
-              failure: str | None = None) -> tuple[str, float]:
-    """The cell's text (``autograder.render``'s lines) in ``language`` and its points: ``points`` × earned / possible."""
+def verdict_of(test: dict, language: str) -> render.Verdict:
+    """A results.json test (``tests_of``) as people read it."""
+    return render.Verdict(test.get("title") or test["name"], test["score"], test["max_score"],
+                          test.get("message") or "", english=test["name"] if language == "ja" else None,
+                          subject=test.get("subject"), diagnosis=test.get("diagnosis"), exhibit=test.get("exhibit"))
+
+
+@dataclass(frozen=True)
+class CellFeedback:
+    """What a grade cell shows: the same verdicts as text and as HTML (``autograder.feedback``)."""
+    text: str
+    html: str
+    earned: float
+
+
+def present(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
+            failure: str | None = None) -> CellFeedback:
+    """The cell's feedback in ``language`` and its points: ``points`` × earned / possible."""
     points = float(points)
     tests = tests_of(results, items, language)
-    lines = []
+    verdicts, notes = [], []
     if failure is not None or not tests:
         reason = failure or render.say("nothing_to_grade", language)
-        lines.append(render.say("could_not_grade", language, reason=reason))
+        notes.append(render.say("could_not_grade", language, reason=reason))
         earned = 0.0
     else:
         score = sum(t["score"] for t in tests)
         possible = sum(t["max_score"] for t in tests)
         earned = min(points, round(points * score / possible, 2)) if possible else 0.0
-        lines += render.block(render.Verdict(t.get("title") or t["name"], t["score"], t["max_score"],
-                                             t.get("output") or "", english=t["name"] if language == "ja" else None)
-                              for t in tests)
+        verdicts = [verdict_of(t, language) for t in tests]
         mode = (results or {}).get("extra_data", {}).get("sandbox")
         if mode in ("bwrap", "none") and not public_only:   # the feedback says how it was graded; the total stays last
-            lines.append(render.say(f"sandbox_{mode}", language))
-        lines.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
+            notes.append(render.say(f"sandbox_{mode}", language))
+        notes.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
     if public_only:
-        lines.append(render.say("public_only", language))
-    return "\n".join(lines), earned
+        notes.append(render.say("public_only", language))
+    text = "\n".join([*render.block(verdicts, language), *notes])
+    html = feedback.fragment(verdicts, (results or {}).get("figures") or {}, language, notes)
+    return CellFeedback(text, html, earned)
+
+
+def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
+              failure: str | None = None) -> tuple[str, float]:
+    """The cell's text (``autograder.render``'s lines) in ``language`` and its points (``present``)."""
+    shown = present(results, items, points, language, public_only=public_only, failure=failure)
+    return shown.text, shown.earned
+
+
+def show(shown: CellFeedback) -> None:
+    """In a notebook, the HTML (its text beside it, for nbconvert's text outputs); elsewhere the text."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(shown.text)
+        return
+    display({"text/plain": shown.text, "text/html": shown.html}, raw=True)
 
 
 def grade_cell(*items: str, points: float) -> float:
@@ -161,11 +198,11 @@ def grade_cell(*items: str, points: float) -> float:
         return 0.0
     try:
         results = run_grader(Path.cwd(), items, secret=None, language=language)
-        text, earned = summarize(results, items, points, language, public_only=True)
+        shown = present(results, items, points, language, public_only=True)
     except GraderError as error:
-        text, earned = summarize(None, items, points, language, failure=str(error))
-    print(text)
-    return earned
+        shown = present(None, items, points, language, failure=str(error))
+    show(shown)
+    return shown.earned
 
 
 def requested(source: str) -> Request | None:

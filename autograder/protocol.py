@@ -71,6 +71,7 @@ class Probe(TypedDict):
     compile: NotRequired[CompileRequest | None]
     chain: NotRequired[ChainOptions]
     track_to_categorical: NotRequired[bool]
+    picture: NotRequired[bool]       # kind "figure": also send the figure's pixels (public inputs only)
 
 
 FollowUp = Literal["read_model", "try_early_stopping"]
@@ -166,6 +167,7 @@ class Outcome(TypedDict, total=False):
     axes: list[dict[str, Any]]       # kind "figure"; an image's "cmap_colors": its colormap sampled as RGBA
     history: dict[str, list[float]]  # kind "chain": the History of the fit with the student's functions
     figure: dict[str, Any]           # kind "chain": plot_history's Figure of it, described as kind "figure"
+    picture: str                     # kind "figure" with Probe.picture: its RGBA pixels' .npy (autograder.pictures)
     step: str                        # kind "chain", status "error": the step that raised
     to_categorical_calls: int
     # the other statuses

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from mnist_kit.i18n import Text
@@ -32,10 +32,21 @@ class Verdict:
     max_score: float
     message: str
     english: str | None = None   # under Japanese: the English name, shown beside a failed check
+    subject: str | None = None   # its task (a contract function, "variant X"): checks group by it
+    diagnosis: str | None = None   # the mistake behind it, said once per task (``tasks``)
+    exhibit: dict | None = None    # what the HTML feedback shows beside it (autograder.exhibits)
 
     @property
     def passed(self) -> bool:
         return self.score == self.max_score
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task's checks as the feedback presents them: its mistakes first, each said once."""
+    subject: str | None
+    diagnoses: list[str]       # the checks' diagnoses, then reasons two or more failed checks share
+    verdicts: list[Verdict]    # those shared reasons taken out of each (``as_above`` where nothing is left)
 
 
 # The words around the checks' own messages. Check names and reasons come from the checks.
@@ -59,6 +70,9 @@ CATALOGUE = {
     "sandbox_none": Text("(提出コードはサンドボックスなしで実行しました: --sandbox none)",
                          "(the submission's code ran without a sandbox: --sandbox none)"),
     "pytest_hidden": Text(" (採点時にはさらに {hidden} 件の非公開チェックがあります)", " ({hidden} hidden checks run at grading)"),
+    "diagnosis": Text("原因: {text}", "the mistake: {text}"),
+    "as_above": Text("(上の「原因」のとおり)", "(see the mistake above)"),
+    "pytest_feedback_page": Text("図と表つきの結果: {path}", "results with figures and tables: {path}"),
     "autograding": Text("自動採点中: この問題の点数は、カーネルの外の隔離された採点器が書き込みます。",
                         "autograding: the isolated grader, outside this kernel, writes this cell's score."),
 }
@@ -129,6 +143,50 @@ def check_lines(verdict: Verdict) -> list[str]:
     return lines
 
 
-def block(verdicts: Iterable[Verdict]) -> list[str]:
-    """Every check's lines, in order."""
-    return [line for verdict in verdicts for line in check_lines(verdict)]
+def tasks(verdicts: Iterable[Verdict], language: str) -> list[Task]:
+    """The checks grouped by task, in the order tasks first appear. A task's diagnoses are those of
+    its failed checks, then every line of reason that two or more of them share word for word (a
+    stub's NotImplementedError, a crash): a student reads each mistake once, above the checks,
+    and under each check only the facts that are its own."""
+    grouped: dict[str | None, list[Verdict]] = {}
+    for index, verdict in enumerate(verdicts):
+        grouped.setdefault(verdict.subject if verdict.subject is not None else f"\0{index}", []).append(verdict)
+    result = []
+    for subject, members in grouped.items():
+        failed = [v for v in members if not v.passed]
+        diagnoses = list(dict.fromkeys(v.diagnosis.strip() for v in failed if v.diagnosis and v.diagnosis.strip()))
+        counts: dict[str, int] = {}
+        for verdict in failed:
+            for line in dict.fromkeys(_reason_lines(verdict.message)):
+                counts[line] = counts.get(line, 0) + 1
+        shared = [line for line, count in counts.items() if count > 1 and line not in diagnoses]
+        diagnoses += shared
+        kept = []
+        for verdict in members:
+            if not verdict.passed and shared:
+                lines = [line for line in (verdict.message or "").splitlines() if line.strip() not in shared]
+                message = "\n".join(lines).strip() or say("as_above", language)
+                verdict = replace(verdict, message=message)
+            kept.append(verdict)
+        result.append(Task(None if subject.startswith("\0") else subject, diagnoses, kept))
+    return result
+
+
+def _reason_lines(message: str) -> list[str]:
+    """A reason's lines that could be a diagnosis: prose, not a table's rows."""
+    return [line.strip() for line in (message or "").splitlines()
+            if line.strip() and not line.startswith(" ") and "|" not in line]
+
+
+def diagnosis_lines(text: str, language: str) -> list[str]:
+    return wrap(say("diagnosis", language, text=text), "", LINE)
+
+
+def block(verdicts: Iterable[Verdict], language: str = "en") -> list[str]:
+    """Every task's diagnoses, then its checks' lines, in order."""
+    lines = []
+    for task in tasks(verdicts, language):
+        for text in task.diagnoses:
+            lines += diagnosis_lines(text, language)
+        lines += [line for verdict in task.verdicts for line in check_lines(verdict)]
+    return lines

@@ -8,14 +8,16 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder import render
+from autograder import feedback, render
 from autograder.grade import Report
 from mnist_kit.i18n import IN_EVERY_LANGUAGE, Text, in_every_language
 
 def verdict(result, language: str) -> render.Verdict:
     """One result as people read it in ``language`` (under Japanese, with its English name)."""
     return render.Verdict(result.title.get(language), result.score, result.max_score, result.message.get(language),
-                          english=result.title.en if language == "ja" else None)
+                          english=result.title.en if language == "ja" else None, subject=result.subject,
+                          diagnosis=result.diagnosis.get(language) if result.diagnosis else None,
+                          exhibit=result.exhibit)
 
 
 def verdicts(report: Report, language: str) -> list[render.Verdict]:
@@ -32,7 +34,7 @@ def total_line(report: Report, language: str) -> str:
 
 def table(report: Report, language: str) -> str:
     """Every check (``autograder.render``), then the total."""
-    return "\n".join([*render.block(verdicts(report, language)), total_line(report, language)])
+    return "\n".join([*render.block(verdicts(report, language), language), total_line(report, language)])
 
 
 def gradescope(report: Report, language: str) -> dict:
@@ -57,17 +59,38 @@ def gradescope(report: Report, language: str) -> dict:
                        "sandbox": report.sandbox,
                        # per variant trained: "trained" now or "recalled" from the memo, by which run, when
                        "trainings": report.trainings},
+        # The student's figures the exhibits show (autograder.pictures), by probe: ours, for the
+        # grade cells' and pytest's HTML (autograder.feedback); each test's "output" has its own.
+        "figures": report.figures,
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
             # "title" too: the name in the report's language (under Japanese "name" stays English, the id).
+            # "output" is HTML (Gradescope's output_format): the check with its figure, table or chart;
+            # "message" and "diagnosis", ours, are its words as text (autograder.render).
             {"name": result.name, "title": result.title.get(language), "subject": result.subject,
              "score": result.score, "max_score": result.max_score,
-             "output": result.message.get(language),
-             IN_EVERY_LANGUAGE: in_every_language(title=result.title, output=result.message),
+             "output": feedback.fragment([verdict(result, language)], report.figures, language, styled=False,
+                                         with_figures=first),
+             "output_format": "html",
+             "message": result.message.get(language),
+             "diagnosis": result.diagnosis.get(language) if result.diagnosis else None,
+             "exhibit": result.exhibit,
+             IN_EVERY_LANGUAGE: in_every_language(title=result.title, message=result.message,
+                                                  **({"diagnosis": result.diagnosis} if result.diagnosis else {})),
              "visibility": "after_published" if result.hidden else "visible"}
-            for result in report.results
+            for result, first in zip(report.results, _first_showings(report))
         ],
     }
+
+
+def _first_showings(report: Report) -> list[bool]:
+    """For each result, whether its own HTML shows its task's figures: the first result on each figure."""
+    shown, each = set(), []
+    for result in report.results:
+        probe = result.exhibit["probe"] if result.exhibit and result.exhibit["kind"] == "figure" else None
+        each.append(probe is not None and probe not in shown and (probe in report.figures or result.score < result.max_score))
+        shown.add(probe)
+    return each
 
 
 def write_json(report: Report, path: Path, language: str) -> None:

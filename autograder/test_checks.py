@@ -10,4 +10,6 @@ def test_check(check_name, grading, language):
     shown = verdict(grading[check_name], language)
     if not shown.passed:
         # The grader's verdict as everywhere else (autograder.render), not pytest's introspection.
-        pytest.fail("\n".join(render.check_lines(shown)), pytrace=False)
+        # pytest reports each check apart: its diagnosis, if any, comes with it.
+        diagnosis = render.diagnosis_lines(shown.diagnosis, language) if shown.diagnosis else []
+        pytest.fail("\n".join([*diagnosis, *render.check_lines(shown)]), pytrace=False)

@@ -48,7 +48,10 @@ def environment() -> dict:
 
 
 def _rows(report) -> list[dict]:
-    return [{"name": r.name, "score": r.score, "max_score": r.max_score, "ja": r.message.ja, "en": r.message.en}
+    # A diagnosis (autograder.core.Verdict.diagnosis: the mistake, said once per task) is recorded
+    # beside the message, only where a check gives one.
+    return [{"name": r.name, "score": r.score, "max_score": r.max_score, "ja": r.message.ja, "en": r.message.en,
+             **({"diagnosis_ja": r.diagnosis.ja, "diagnosis_en": r.diagnosis.en} if r.diagnosis else {})}
             for r in report.results]
 
 

@@ -243,7 +243,7 @@ def test_each_student_sees_only_its_own_feedback(term):
     assert f"{NOTEBOOK} (Score: 8.0 / 10.0)" in bob, bob[:500]
     assert "✗" not in alice
     # The mistake's check, with its reason: what was expected beside what came back.
-    assert "✗" in bob and "normalize" in bob and "256 で割っていませんか" in bob, bob[-3000:]
+    assert "✗" in bob and "normalize" in bob and "255 ではなく 256 で割っています" in bob, bob[-3000:]
     for name in (ALICE, BOB):
         pages = [path for path in term.feedback_files[name] if path.name == f"{NOTEBOOK}.html"]
         assert len(pages) == 1, term.feedback_files[name]

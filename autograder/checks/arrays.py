@@ -24,7 +24,8 @@ HIDDEN = Text("（非公開の入力）", " (hidden inputs)")
 
 def array_check(name: Text, task, probe, expected, hidden=False, points=1.0, unchanged=True, mistakes=(), twin=None,
                  secret: CourseSecret | None = None, **compare):
-    """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint.
+    """``mistakes``: (wrong answer, hint) pairs; a result equal to a wrong answer gets its hint as
+    the verdict's diagnosis.
 
     With the course's ``secret``, a public check also carries a ``twin`` (the same inputs with the
     rows in an order the secret decides, by default) that runs with the hidden checks: it must pass
@@ -53,7 +54,8 @@ def array_verdict(evidence, probe, expected, unchanged, mistakes, compare) -> Ve
     if verdict.fraction < 1:
         for wrong, hint in mistakes:
             if compare_arrays(actual, wrong, **compare).fraction == 1:
-                return Verdict(verdict.fraction, verdict.message + Text(" ", " ") + hint)
+                # The mistake, named once per task however many checks it fails (autograder.render).
+                return Verdict(verdict.fraction, verdict.message, diagnosis=hint)
         return verdict
     if unchanged and evidence.result(probe["id"]).get("inputs_changed"):
         return Verdict.failed("入力配列が書き換えられています。新しい配列を返してください。",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
+
 from autograder.core import Check, Evidence, Text, Verdict, raises_value_error
+from autograder.exhibits import figure_exhibit
 
 FIGURE = "matplotlib.figure.Figure"
 RED = "#ff0000"
@@ -15,9 +18,25 @@ WITH_VALIDATION = {"loss": [0.62, 0.31, 0.24, 0.2], "accuracy": [0.83, 0.91, 0.9
 WITHOUT_VALIDATION = {"loss": [0.5, 0.3, 0.25], "accuracy": [0.85, 0.9, 0.92]}
 
 
-def _figure_probe(probe_id, task, args=(), kwargs=None, arrays=None):
+def _figure_probe(probe_id, task, args=(), kwargs=None, arrays=None, picture=True):
+    # Every input here is public: the worker sends the figure's picture for the feedback.
     return {"id": probe_id, "module": "plots", "task": task, "kind": "figure", "args": list(args),
-            "kwargs": kwargs or {}, "arrays": arrays or {}}
+            "kwargs": kwargs or {}, "arrays": arrays or {}, "picture": picture}
+
+
+def at(verdict: Verdict, *panels: int) -> Verdict:
+    """``verdict``, its fault marked on the student's figure: these panels, or (none given) the whole figure."""
+    return replace(verdict, exhibit=figure_exhibit("", list(panels)))
+
+
+def _drawing_check(name: str, probe: dict, evaluate, title_ja: str | None = None) -> Check:
+    """A check of the figure ``probe`` draws: its verdict shows that figure beside the reference's,
+    the fault framed (``at``; the whole figure when the check names no panel)."""
+    def shown(evidence: Evidence) -> Verdict:
+        verdict = evaluate(evidence)
+        marked = verdict.exhibit["marked"] if verdict.exhibit and verdict.exhibit["kind"] == "figure" else []
+        return replace(verdict, exhibit=figure_exhibit(probe["id"], None if verdict.fraction == 1 else marked))
+    return Check(name, probe["task"], 1.0, [probe], shown, title_ja=title_ja)
 
 
 def _figure(evidence: Evidence, probe_id, hint: Text | None = None):
@@ -102,9 +121,9 @@ def _history_checks():
         # The docstring's order: left loss, right accuracy (Figure.get_axes lists them as added).
         for index, (metric, side, side_en) in enumerate(PANELS):
             if not has_series(axes[index], WITH_VALIDATION[metric]):
-                return Verdict.failed(f"{side}のパネルが {metric} ではありません (期待: 左が loss、右が accuracy)。",
-                                      f"the {side_en} panel does not show {metric} (expected loss on the left, "
-                                      "accuracy on the right).")
+                return at(Verdict.failed(f"{side}のパネルが {metric} ではありません (期待: 左が loss、右が accuracy)。",
+                                         f"the {side_en} panel does not show {metric} (expected loss on the left, "
+                                         "accuracy on the right)."), index)
         return Verdict.passed()
 
     def labels(evidence):
@@ -113,20 +132,21 @@ def _history_checks():
             return failure
         for index, axes in enumerate(figure["axes"]):
             if "epoch" not in axes["xlabel"].lower() and "エポック" not in axes["xlabel"]:
-                return Verdict.failed(f"パネル {index + 1} の x 軸ラベルが {axes['xlabel']!r} です (期待: 'epoch')。",
-                                      f"panel {index + 1} has x label {axes['xlabel']!r}, expected 'epoch'.")
+                return at(Verdict.failed(f"パネル {index + 1} の x 軸ラベルが {axes['xlabel']!r} です (期待: 'epoch')。",
+                                         f"panel {index + 1} has x label {axes['xlabel']!r}, expected 'epoch'."), index)
             if not axes["ylabel"]:
-                return Verdict.failed(f"パネル {index + 1} に y 軸ラベルがありません。", f"panel {index + 1} has no y label.")
+                return at(Verdict.failed(f"パネル {index + 1} に y 軸ラベルがありません。",
+                                         f"panel {index + 1} has no y label."), index)
             if not axes["legend"] or len(axes["legend"]) < 2:
-                return Verdict.failed(f"パネル {index + 1} に train と validation の凡例がありません。",
-                                      f"panel {index + 1} lacks a legend naming train and validation.")
+                return at(Verdict.failed(f"パネル {index + 1} に train と validation の凡例がありません。",
+                                         f"panel {index + 1} lacks a legend naming train and validation."), index)
             unnamed = _unnamed_lines(axes, index)
             if unnamed:
-                return Verdict.failed(f"パネル {index + 1} の凡例が {' と '.join(unnamed)} の線を、ほかと違う名前で示していません "
+                return at(Verdict.failed(f"パネル {index + 1} の凡例が {' と '.join(unnamed)} の線を、ほかと違う名前で示していません "
                                       f"(凡例: {axes['legend']})。線ごとに label= を付けて legend() を呼んでください。",
                                       f"panel {index + 1}'s legend does not name its {' and '.join(unnamed)} line apart "
                                       f"from the other (legend: {axes['legend']}): give each line a label= of its own "
-                                      "and call legend().")
+                                      "and call legend()."), index)
         return Verdict.passed()
 
     def train_only(evidence):
@@ -137,17 +157,18 @@ def _history_checks():
             return failure
         counts = [len(axes["lines"]) for axes in figure["axes"]]
         if len(counts) != 2 or counts != [1, 1]:
-            return Verdict.failed(f"検証データなしの履歴で、パネルごとの線の数が {counts} です (期待: [1, 1])。",
-                                  f"with no validation data, the panels hold {counts} lines, expected [1, 1].")
+            wrong = [index for index, count in enumerate(counts) if count != 1] if len(counts) == 2 else []
+            return at(Verdict.failed(f"検証データなしの履歴で、パネルごとの線の数が {counts} です (期待: [1, 1])。",
+                                     f"with no validation data, the panels hold {counts} lines, expected [1, 1]."), *wrong)
         return Verdict.passed()
 
     return [
-        Check("plot_history: two panels, loss and accuracy, train and validation lines", "plot_history", 1.0,
-              [with_val], panels, title_ja="plot_history: 損失と精度の 2 パネル、訓練と検証の線"),
-        Check("plot_history: 'epoch' x labels, y labels and legends", "plot_history", 1.0, [with_val], labels,
-              title_ja="plot_history: x 軸ラベル 'epoch'、y 軸ラベルと凡例"),
-        Check("plot_history: no validation line without validation data (a dict, not a History)", "plot_history", 1.0,
-              [without], train_only, title_ja="plot_history: 検証データがなければ検証の線はない (History でなく dict)"),
+        _drawing_check("plot_history: two panels, loss and accuracy, train and validation lines", with_val, panels,
+                       title_ja="plot_history: 損失と精度の 2 パネル、訓練と検証の線"),
+        _drawing_check("plot_history: 'epoch' x labels, y labels and legends", with_val, labels,
+                       title_ja="plot_history: x 軸ラベル 'epoch'、y 軸ラベルと凡例"),
+        _drawing_check("plot_history: no validation line without validation data (a dict, not a History)", without,
+                       train_only, title_ja="plot_history: 検証データがなければ検証の線はない (History でなく dict)"),
     ]
 
 
@@ -186,14 +207,14 @@ def _predictions_checks():
             for index, panel in enumerate(axes[:count]):
                 shown = panel["images"]
                 if len(shown) != 1 or shown[0]["shape"] != [28, 28]:
-                    return Verdict.failed(f"{index} 番目のパネルが 28×28 のグレースケール画像ではありません。",
-                                          f"panel {index} is not one 28×28 grayscale image.")
+                    return at(Verdict.failed(f"{index} 番目のパネルが 28×28 のグレースケール画像ではありません。",
+                                             f"panel {index} is not one 28×28 grayscale image."), index)
                 colored = _not_gray(shown[0], Text(f"{index} 番目のパネル", f"panel {index}"))
                 if colored:
-                    return colored
+                    return at(colored, index)
                 if not np.allclose(shown[0]["data"], images[index], atol=1e-5):
-                    return Verdict.failed(f"{index} 番目のパネルの画像が images[{index}] ではありません。",
-                                          f"panel {index} does not show images[{index}].")
+                    return at(Verdict.failed(f"{index} 番目のパネルの画像が images[{index}] ではありません。",
+                                             f"panel {index} does not show images[{index}]."), index)
             return Verdict.passed()
         return evaluate
 
@@ -205,26 +226,26 @@ def _predictions_checks():
             wrong = index in mistakes
             expected = f"{predicted[index]}({true[index]})" if wrong else f"{predicted[index]}"
             if panel["title"] != expected:
-                return Verdict.failed(f"{index} 番目のタイトルが {panel['title']!r} です (期待: {expected!r})。",
-                                      f"panel {index} is titled {panel['title']!r}, expected {expected!r}.")
+                return at(Verdict.failed(f"{index} 番目のタイトルが {panel['title']!r} です (期待: {expected!r})。",
+                                         f"panel {index} is titled {panel['title']!r}, expected {expected!r}."), index)
             if (panel["title_background"] == RED) != wrong:
                 state_ja, state_en = ("誤りなのに赤背景がありません", "a mistake without a red background") if wrong else \
                     ("正解なのに赤背景です", "a correct prediction on a red background")
-                return Verdict.failed(f"{index} 番目: {state_ja}。", f"panel {index}: {state_en}.")
+                return at(Verdict.failed(f"{index} 番目: {state_ja}。", f"panel {index}: {state_en}."), index)
         return Verdict.passed()
 
     return [
-        Check("plot_predictions: the first 50 images in 10 rows × 5 columns, grayscale 28×28", "plot_predictions", 1.0,
-              [default], grid(default, 50, (10, 5)),
-              title_ja="plot_predictions: 最初の 50 枚を 10 行 × 5 列に、28×28 のグレースケールで"),
-        Check("plot_predictions: titled with the prediction, mistakes 'pred(true)' on red", "plot_predictions", 1.0,
-              [default], titles, title_ja="plot_predictions: タイトルは予測、誤りは赤背景に 'pred(true)'"),
-        Check("plot_predictions: flattened (N, 784) images, count=12, columns=4 → 3 × 4", "plot_predictions", 1.0,
-              [small], grid(small, 12, (3, 4), flat_hint),
-              title_ja="plot_predictions: 平坦化した (N, 784) の画像、count=12、columns=4 → 3 × 4"),
-        Check(f"plot_predictions: {FEW} images (N, 28, 28, 1), count=10 → {FEW} panels in 2 rows × 5 columns",
-              "plot_predictions", 1.0, [few], grid(few, FEW, (2, 5), FEW_HINT),
-              title_ja=f"plot_predictions: (N, 28, 28, 1) の画像 {FEW} 枚、count=10 → {FEW} 枚を 2 行 × 5 列に"),
+        _drawing_check("plot_predictions: the first 50 images in 10 rows × 5 columns, grayscale 28×28", default,
+                       grid(default, 50, (10, 5)),
+                       title_ja="plot_predictions: 最初の 50 枚を 10 行 × 5 列に、28×28 のグレースケールで"),
+        _drawing_check("plot_predictions: titled with the prediction, mistakes 'pred(true)' on red", default, titles,
+                       title_ja="plot_predictions: タイトルは予測、誤りは赤背景に 'pred(true)'"),
+        _drawing_check("plot_predictions: flattened (N, 784) images, count=12, columns=4 → 3 × 4", small,
+                       grid(small, 12, (3, 4), flat_hint),
+                       title_ja="plot_predictions: 平坦化した (N, 784) の画像、count=12、columns=4 → 3 × 4"),
+        _drawing_check(f"plot_predictions: {FEW} images (N, 28, 28, 1), count=10 → {FEW} panels in 2 rows × 5 columns",
+                       few, grid(few, FEW, (2, 5), FEW_HINT),
+                       title_ja=f"plot_predictions: (N, 28, 28, 1) の画像 {FEW} 枚、count=10 → {FEW} 枚を 2 行 × 5 列に"),
     ]
 
 
@@ -280,26 +301,26 @@ def _weights_checks():
             for unit, panel in enumerate(axes):
                 shown = panel["images"]
                 if len(shown) != 1 or shown[0]["shape"] != [28, 28]:
-                    return Verdict.failed(f"ユニット {unit} が 28×28 のグレースケール画像ではありません。",
-                                          f"unit {unit} is not drawn as one 28×28 grayscale image.")
+                    return at(Verdict.failed(f"ユニット {unit} が 28×28 のグレースケール画像ではありません。",
+                                             f"unit {unit} is not drawn as one 28×28 grayscale image."), unit)
                 colored = _not_gray(shown[0], Text(f"ユニット {unit} ", f"unit {unit}"))
                 if colored:
-                    return colored
+                    return at(colored, unit)
                 if not np.allclose(shown[0]["data"], kernel[:, unit].reshape(28, 28), atol=1e-5):
-                    return Verdict.failed(f"ユニット {unit} の画像が重み kernel[:, {unit}] ではありません (行順 28×28)。",
-                                          f"unit {unit} does not show kernel[:, {unit}] reshaped row by row to 28×28.")
+                    return at(Verdict.failed(f"ユニット {unit} の画像が重み kernel[:, {unit}] ではありません (行順 28×28)。",
+                                             f"unit {unit} does not show kernel[:, {unit}] reshaped row by row to 28×28."),
+                              unit)
             return Verdict.passed()
         return evaluate
 
     return [
-        Check("plot_first_layer_weights: each of 16 units as its 28×28 weights, 4 columns", "plot_first_layer_weights",
-              1.0, [default], images(default, (4, 4)),
-              title_ja="plot_first_layer_weights: 16 ユニットそれぞれの重みを 28×28 で、4 列に"),
-        Check("plot_first_layer_weights: columns=8 → 2 × 8", "plot_first_layer_weights", 1.0, [wide],
-              images(wide, (2, 8))),
-        Check(f"plot_first_layer_weights: {ODD_UNITS} units, columns=4 → {ODD_UNITS} Axes in 3 × 4, no spare ones",
-              "plot_first_layer_weights", 1.0, [odd], images(odd, (3, 4), odd_kernel, ODD_HINT),
-              title_ja=f"plot_first_layer_weights: {ODD_UNITS} ユニット、columns=4 → 3 × 4 に {ODD_UNITS} 個の Axes、余りなし"),
+        _drawing_check("plot_first_layer_weights: each of 16 units as its 28×28 weights, 4 columns", default,
+                       images(default, (4, 4)), title_ja="plot_first_layer_weights: 16 ユニットそれぞれの重みを 28×28 で、4 列に"),
+        _drawing_check("plot_first_layer_weights: columns=8 → 2 × 8", wide, images(wide, (2, 8))),
+        _drawing_check(f"plot_first_layer_weights: {ODD_UNITS} units, columns=4 → {ODD_UNITS} Axes in 3 × 4, no spare ones",
+                       odd, images(odd, (3, 4), odd_kernel, ODD_HINT),
+                       title_ja=f"plot_first_layer_weights: {ODD_UNITS} ユニット、columns=4 → 3 × 4 に {ODD_UNITS} 個の Axes、"
+                                "余りなし"),
         _undrawable_models_check(default),
     ]
 
@@ -310,9 +331,9 @@ def _undrawable_models_check(default) -> Check:
     kernel = np.random.default_rng(SEED + 2).normal(size=(100, 16)).astype(np.float32)
     narrow = _figure_probe("plot_first_layer_weights.narrow", "plot_first_layer_weights",
                            [{"dense_model": {"input_shape": [10, 10], "units": 16, "kernel": "weights.narrow.npy"}}],
-                           arrays={"weights.narrow.npy": kernel})
+                           arrays={"weights.narrow.npy": kernel}, picture=False)   # they raise: no figure
     no_dense = _figure_probe("plot_first_layer_weights.no_dense", "plot_first_layer_weights",
-                             [{"no_dense_model": [28, 28, 1]}])
+                             [{"no_dense_model": [28, 28, 1]}], picture=False)
     cases = [(no_dense["id"], Text("Dense 層のないモデル (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten)",
                                    "a model with no Dense layer (Input(28, 28, 1) → Conv2D(4, 3×3) → Flatten)"), None),
              (narrow["id"], Text("最初の Dense 層の入力が 100 個のモデル (Input(10, 10) → Flatten → Dense(16) → Dense(10))",

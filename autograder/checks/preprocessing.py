@@ -8,6 +8,7 @@ from the course's secret (``autograder.secret``): without it they are not built 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from autograder.secret import CourseSecret
 PUBLIC_SEED = 2024
 
 
-BY_256 = Text("256 で割っていませんか? 最大の画素値 255 が 1.0 になるよう 255 で割ってください。",
-              "divided by 256? Divide by 255, so that the largest pixel value 255 becomes 1.0.")
+BY_256 = Text("255 ではなく 256 で割っています。最大の画素値 255 が 1.0 になるよう 255 で割ってください。",
+              "divided by 256, not 255: divide by 255, so that the largest pixel value 255 becomes 1.0.")
 COLUMN_ORDER = Text("各画像を列ごとに (Fortran 順で) 読んでいます。行ごとに (C 順で) つなげてください。",
                     "each image was read column by column (Fortran order); join its rows in C order.")
 OFF_BY_ONE = Text("1.0 が 1 列ずれています (off by one)。ラベル k は k 列目 (0 始まり) に置きます。",
@@ -254,7 +255,7 @@ def _course_size_check(name: Text, task, data, answer, where: Text, mistakes=lam
         result = evidence.result(checked["id"])
         if verdict.fraction == 1 or result.get("status") in NOT_ABOUT_SIZE or result.get("repeated"):
             return verdict
-        return Verdict(verdict.fraction, AT_COURSE_SIZE + where + verdict.message)
+        return replace(verdict, message=AT_COURSE_SIZE + where + verdict.message)
 
     def evaluate(evidence: Evidence) -> Verdict:
         verdict = at_size(evidence, probe, hinted=True)
@@ -318,8 +319,9 @@ def _without_to_categorical(value_checks: list[Check]) -> Check:
         for check in value_checks:
             verdict = check.evaluate(evidence)
             if verdict.fraction < 1:
-                return Verdict(0.0, Text("one_hot の答えが正しくなるまで、この検査も 0 点です: ",
-                                         "no points until one_hot's answers are right: ") + verdict.message)
+                return replace(verdict, fraction=0.0, message=Text("one_hot の答えが正しくなるまで、この検査も 0 点です: ",
+                                                                   "no points until one_hot's answers are right: ")
+                               + verdict.message)
         ran = [probe for probe in probes + confirmations if probe["id"] in evidence.results]
         if any(evidence.result(probe["id"]).get("to_categorical_calls") for probe in ran):
             return Verdict.failed("to_categorical が呼ばれました。NumPy だけで書いてください (例: np.eye や添字代入)。",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from autograder import architecture
 from autograder.checks.compiling import compile_problems, join
 from autograder.core import Check, Evidence, Verdict
+from autograder.exhibits import AccuracyChart
 from autograder.findings import ModelEvidence
 from autograder.protocol import PlannedProbe, variant_probe_id, variant_subject
 from mnist_kit.i18n import Text
@@ -98,8 +99,9 @@ def layers_verdict(reading: architecture.ModelReading, call: str, expected_rows:
     lines, wrong = architecture.diff_table(expected_rows, actual)
     if wrong:
         table = "\n".join(lines)
-        return Verdict.failed(f"{call} の層が {wrong} か所違います:\n{table}",
-                              f"{call} differs from the contract in {wrong} layer(s):\n{table}")
+        return Verdict(0.0, Text(f"{call} の層が {wrong} か所違います:\n{table}",
+                                 f"{call} differs from the contract in {wrong} layer(s):\n{table}"),
+                       exhibit=architecture.layer_table(expected_rows, actual))
     if shape != expected_shape:
         return Verdict.failed(f"{where}入力の形が {shape} です (期待: {expected_shape})。",
                               f"{where}input shape {shape}, expected {expected_shape}.")
@@ -164,9 +166,12 @@ def _accuracy(variant: Variant):
         text_ja = (f"テスト精度 {outcome.accuracy:.4f} (基準 {variant.threshold:.3f}、ハンドアウト "
                    f"{variant.handout_accuracy if variant.handout_accuracy is not None else '—'}、{outcome.epochs_run} エポック、"
                    f"バッチ {budget.batch_size})")
+        chart = AccuracyChart(kind="accuracy", accuracy=outcome.accuracy, threshold=variant.threshold,
+                              handout=variant.handout_accuracy)
         if outcome.accuracy < variant.threshold:
-            return Verdict.failed(text_ja + " — 基準に届きません。", "test accuracy " + text + " — below the threshold.")
-        return Verdict.passed(Text(text_ja, "test accuracy " + text))
+            return Verdict(0.0, Text(text_ja + " — 基準に届きません。", "test accuracy " + text + " — below the threshold."),
+                           exhibit=chart)
+        return Verdict(1.0, Text(text_ja, "test accuracy " + text), exhibit=chart)
 
     return Check(f"variant {variant.id}: test accuracy after the grader's brief training ≥ {variant.threshold:.3f}",
                  variant_subject(variant.id), 2.0, [build_probe(variant)], evaluate, needs_training=True,

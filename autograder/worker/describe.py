@@ -28,6 +28,10 @@ from autograder.worker.reading import MAX_TEXT, builtin_name, plain, text, type_
 
 MAX_POINTS = 10_000       # longest line series described; the checks plot a handful of points
 MAX_AXES = 500            # plot_predictions draws 50
+# The pictures of figures for the feedback (autograder.pictures): small enough to send and show,
+# large enough to read a title; the longest side at most PICTURE_SIDE pixels, at most PICTURE_DPI.
+PICTURE_SIDE = 640
+PICTURE_DPI = 64
 MAX_RESULT_BYTES = 64 << 20   # largest array reported; the largest expected answer is ~200 KB
 # Exactly these classes are models: a user subclass (or any object claiming to be a Model) could
 # report whatever architecture it likes through overridden methods.
@@ -205,15 +209,40 @@ def _describe_axes(axes):
         "images": images,
         "axis_on": bool(axes.axison),
         "grid": grid,
+        # Where the panel was drawn, in figure fractions (for the feedback's frame around a panel at fault).
+        "bounds": [round(float(b), 4) for b in Axes.get_position(axes).bounds],
     }
 
 
-def figure(figure):
+def figure(figure, picture_to: tuple[str, str] | None = None):
+    """The figure's panels described; with ``picture_to`` (work directory, file name), also drawn
+    (``picture``) first, so that each panel's bounds are where the drawing's layout put it."""
     if not issubclass(type(figure), Figure):
         return {"type": type_name(figure)}
+    drawn = picture(figure, *picture_to) if picture_to is not None else None
     axes_list = [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]
     close_pyplot_figures()
-    return {"type": "matplotlib.figure.Figure", "axes": axes_list}
+    return {"type": "matplotlib.figure.Figure", "axes": axes_list, **({"picture": drawn} if drawn else {})}
+
+
+def picture(figure, workdir: str, name: str) -> str | None:
+    """Draw ``figure`` with matplotlib's Agg renderer, as a notebook shows it, and save its RGBA
+    pixels as ``name`` (.npy) in ``workdir``; None when it cannot be drawn (the checks still read it)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    try:
+        width, height = (float(n) for n in Figure.get_size_inches(figure))
+        dpi = min(PICTURE_DPI, PICTURE_SIDE / max(width, height, 0.1))
+        Figure.set_dpi(figure, dpi)
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        pixels = np.array(canvas.buffer_rgba(), dtype=np.uint8)
+    except Exception:
+        return None
+    if pixels.ndim != 3 or max(pixels.shape[:2]) > 2 * PICTURE_SIDE:
+        return None
+    np.save(os.path.join(workdir, name), pixels, allow_pickle=False)
+    return name
 
 
 def close_pyplot_figures():

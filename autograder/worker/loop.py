@@ -93,7 +93,9 @@ def warm_up(workdir):
     axes.set_title("0", backgroundcolor="red")
     axes.legend()
     axes.axis("off")
-    describe.figure(figure)
+    # Drawn too (Agg, its fonts): the pictures of figures for the feedback (autograder.pictures).
+    describe.figure(figure, (workdir, "warm-up.picture.npy"))
+    os.unlink(os.path.join(workdir, "warm-up.picture.npy"))
     plt.figure()
     describe.close_pyplot_figures()
     for ending in ("softmax", "logits"):
@@ -211,7 +213,7 @@ def run_probe(probe, workdir, send):
     elif kind == "callback":
         result = describe.callback(value)
     elif kind == "figure":
-        result = describe.figure(value)
+        result = describe.figure(value, (workdir, f"{probe['id']}.picture.npy") if probe.get("picture") else None)
     else:
         raise ValueError(f"unknown probe kind {kind!r}")
     result.setdefault("status", "ok")

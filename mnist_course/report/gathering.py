@@ -74,7 +74,7 @@ def cell_results(cell) -> CellResults | None:
 def check_result(test: dict) -> CheckResult:
     return CheckResult(name=test["name"], title=test.get("title") or test["name"], subject=test.get("subject", ""),
                        score=float(test["score"]), max_score=float(test["max_score"]),
-                       output=(test.get("output") or "").strip())
+                       output=(test.get("message") or "").strip())
 
 
 def timeout_error(config) -> str:

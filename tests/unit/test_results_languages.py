@@ -31,15 +31,19 @@ def test_results_json_keeps_its_fields_in_the_language_asked_and_adds_both_langu
     assert results["languages"] == {"ja": {"output": "合計 1 / 2 点 (1.5 秒)"},
                                     "en": {"output": "total 1 / 2 points (1.5 s)"}}
     first = results["tests"][0]
-    assert (first["name"], first["title"], first["output"]) == ("one_hot: dtype", "one_hot: データ型", DTYPE.ja)
-    assert first["languages"] == {"ja": {"title": "one_hot: データ型", "output": DTYPE.ja},
-                                  "en": {"title": "one_hot: dtype", "output": DTYPE.en}}
+    assert (first["name"], first["title"], first["message"]) == ("one_hot: dtype", "one_hot: データ型", DTYPE.ja)
+    # Gradescope's output: HTML in the language asked (autograder.feedback), its words escaped there.
+    assert first["output_format"] == "html" and DTYPE.ja in first["output"] and "<li class=\"failed\">" in first["output"]
+    assert first["languages"] == {"ja": {"title": "one_hot: データ型", "message": DTYPE.ja},
+                                  "en": {"title": "one_hot: dtype", "message": DTYPE.en}}
     english = gradescope(report(), "en")
-    assert (english["output"], english["tests"][0]["title"], english["tests"][0]["output"]) == \
+    assert (english["output"], english["tests"][0]["title"], english["tests"][0]["message"]) == \
         ("total 1 / 2 points (1.5 s)", "one_hot: dtype", DTYPE.en)
+    assert DTYPE.en in english["tests"][0]["output"] and DTYPE.ja not in english["tests"][0]["output"]
     # Only the requested language's fields differ: the same grading, said in the other language.
     assert in_language(results, "en")["output"] == english["output"]
-    assert [in_language(t, "en") for t in results["tests"]] == english["tests"]
+    assert [{k: v for k, v in in_language(t, "en").items() if k != "output"} for t in results["tests"]] == \
+        [{k: v for k, v in t.items() if k != "output"} for t in english["tests"]]
 
 
 @pytest.mark.parametrize("graded_in", ["ja", "en"])
@@ -51,7 +55,10 @@ def test_a_grading_in_either_language_renders_in_both(graded_in):
     assert DTYPE.en in en and "→ this cell 1.5 / 3 points" in en and "データ型" not in en and DTYPE.ja not in en
     assert earned_ja == earned_en == 1.5
     assert [t["title"] for t in notebook.tests_of(results, ["one_hot"], "ja")] == ["one_hot: データ型", "one_hot: 形"]
-    assert [t["output"] for t in notebook.tests_of(results, ["one_hot"], "en")] == [DTYPE.en, "OK"]
+    assert [t["message"] for t in notebook.tests_of(results, ["one_hot"], "en")] == [DTYPE.en, "OK"]
+    # The HTML the cell shows beside its text: the same words, in the language asked.
+    html = notebook.present(results, ["one_hot"], 3, "en").html
+    assert DTYPE.en in html and "→ this cell 1.5 / 3 points" in html and DTYPE.ja not in html
 
 
 def test_a_record_without_every_language_is_presented_as_it_is():
@@ -98,11 +105,12 @@ def test_nbgrader_autograde_in_either_language_reads_the_one_cached_grading(tmp_
                          "IsolatedGrades": {"language": language, "cache_dir": str(cache_dir)}})
         graded, _ = nbgrader_plugin.IsolatedGrades(config=config).preprocess(
             new_notebook(cells=[cell.copy()]), {"metadata": {"path": str(folder)}})
-        text, result = graded.cells[0].outputs
-        written[language] = text.text
+        shown, result = graded.cells[0].outputs
+        assert shown.output_type == "display_data" and DTYPE.get(language) in shown.data["text/html"]
+        written[language] = shown.data["text/plain"]
         data = result.data[CELL_RESULTS_MIME]
         assert result.data["text/plain"] == "1.5" and data["earned"] == 1.5
-        assert data["tests"][0]["output"] == DTYPE.get(language)
+        assert data["tests"][0]["message"] == DTYPE.get(language)
     assert DTYPE.ja in written["ja"] and "→ この問題 1.5 / 3 点" in written["ja"]
     assert DTYPE.en in written["en"] and "→ this cell 1.5 / 3 points" in written["en"]
     assert len(list(cache_dir.glob("*.json"))) == 1

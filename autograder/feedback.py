@@ -46,7 +46,8 @@ CSS = """
   overflow-wrap: anywhere; vertical-align: top; text-align: left; }
 .mnist-feedback table.layers th.mark, .mnist-feedback table.layers td.mark { width: 1.8em; }
 .mnist-feedback table.layers tr.differs td { background: #fdf0f0; }
-.mnist-feedback img.chart { display: block; width: 360px; height: auto; margin: 0.2em 0 0.3em 1.6em; }
+.mnist-feedback img.chart { display: block; width: min(360px, calc(100% - 1.6em)); height: auto;
+  margin: 0.2em 0 0.3em 1.6em; }
 .mnist-feedback .notes { color: #444; white-space: pre-wrap; }
 """
 
@@ -164,7 +165,7 @@ def _figure(figure: Figure, alt: str, caption: str) -> str:
 def _check(verdict: render.Verdict, language: str) -> str:
     state = "passed" if verdict.passed else "failed"
     mark = render.PASSED if verdict.passed else render.FAILED
-    parts = [f'<li class="{state}"><span class="points">{mark} {verdict.score:g}/{verdict.max_score:g}</span>'
+    parts = [f'<li class="{state}"><span class="points">{mark} {verdict.score:g}/{verdict.max_score:g}</span> '
              f'<span class="name">{escape(verdict.name)}</span>']
     if not verdict.passed and verdict.english and verdict.english != verdict.name:
         parts.append(f'<div class="english">({escape(verdict.english)})</div>')
@@ -220,7 +221,8 @@ def _accuracy(chart: AccuracyChart, language: str) -> str:
     for index, (value, stroke, label, dash) in enumerate(marks):
         svg.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="10" y2="36" stroke="{stroke}" stroke-width="2"'
                    + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
-        svg.append(f'<text x="{min(x(value), width - 90):.1f}" y="{50 + 12 * index}" fill="{stroke}">'
+        anchor = "end" if x(value) > width * 0.6 else "start"   # a label near the right end stays inside
+        svg.append(f'<text x="{x(value):.1f}" y="{50 + 12 * index}" fill="{stroke}" text-anchor="{anchor}">'
                    f'{escape(label)} {value:.3f}</text>')
     svg.append(f'<text x="{left}" y="10" fill="#666">{low:.2f}</text><text x="{width - right - 6}" y="10" '
                'fill="#666">1</text></svg>')
@@ -229,4 +231,4 @@ def _accuracy(chart: AccuracyChart, language: str) -> str:
                handout=word("alt_handout", language, value=handout) if handout is not None else "",
                verdict=word("above" if passed else "below", language))
     return (f'<img class="chart" src="data:image/svg+xml;base64,{encoded}" width="{width}" height="64" '
-            f'style="max-width: 100%; height: auto" alt="{escape(alt)}">')
+            f'style="max-width: calc(100% - 1.6em); height: auto" alt="{escape(alt)}">')

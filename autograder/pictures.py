@@ -111,13 +111,24 @@ def image(pixels: np.ndarray, panels: int) -> Figure:
                   height=pixels.shape[0], panels=panels)
 
 
+@functools.lru_cache(maxsize=1)
+def _index() -> dict:
+    index = REFERENCES / "index.json"
+    return json.loads(index.read_text(encoding="utf-8")) if index.is_file() else {}
+
+
+def reference_digest(probe: str) -> str | None:
+    """The digest of the reference figure's description for ``probe``
+    (``autograder.worker.describe.description_digest``): a student's figure just like it is not drawn."""
+    return (_index().get(probe) or {}).get("description")
+
+
 @functools.lru_cache(maxsize=None)
 def reference(probe: str) -> Figure | None:
     """The reference's figure for ``probe``'s inputs, as drawn by ``write_references``, or None."""
-    index = REFERENCES / "index.json"
-    shown = json.loads(index.read_text(encoding="utf-8")).get(probe) if index.is_file() else None
+    shown = _index().get(probe)
     if not shown or not (REFERENCES / shown["file"]).is_file():
         return None
-    shown = dict(shown)
+    shown = {key: value for key, value in shown.items() if key != "description"}
     path = REFERENCES / shown.pop("file")
     return Figure(data=base64.b64encode(path.read_bytes()).decode("ascii"), **shown)

@@ -71,7 +71,9 @@ class Probe(TypedDict):
     compile: NotRequired[CompileRequest | None]
     chain: NotRequired[ChainOptions]
     track_to_categorical: NotRequired[bool]
-    picture: NotRequired[bool]       # kind "figure": also send the figure's pixels (public inputs only)
+    # kind "figure", public inputs only: also send the figure's pixels, unless its description's digest
+    # is this one (the reference's, autograder.pictures.reference_digest; "": always)
+    picture: NotRequired[str]
 
 
 FollowUp = Literal["read_model", "try_early_stopping"]

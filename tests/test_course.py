@@ -356,20 +356,21 @@ def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     for name, folder in (("wrong", wrong), ("stubs", stubs)):
         graded, _ = IsolatedGrades(config=config).preprocess(notebook(), {"metadata": {"path": str(folder)}})
         cells = graded.cells
-        for cell in cells[:2]:
-            assert [o.output_type for o in cell.outputs] == ["stream", "execute_result"]
-            assert cell.outputs[0].name == "stdout"
+        for cell in cells[:2]:   # the grader's HTML with its text beside it, then the points
+            assert [o.output_type for o in cell.outputs] == ["display_data", "execute_result"]
+            assert set(cell.outputs[0].data) == {"text/html", "text/plain"}
         assert cells[2].outputs[0].text == "kept\n"   # other cells untouched
         scores[name] = [determine_grade(cell)[0] for cell in cells[:2]]
         # The feedback says where the submission's code ran (the default: a bubblewrap box).
-        assert all("サンドボックス (bubblewrap) の中で実行しました" in cell.outputs[0].text for cell in cells[:2])
+        assert all("サンドボックス (bubblewrap) の中で実行しました" in cell.outputs[0].data[medium]
+                   for cell in cells[:2] for medium in ("text/plain", "text/html"))
     assert scores["stubs"] == [0.0, 0.0]
     assert scores["wrong"][0] == 2.0 and 0 < scores["wrong"][1] < 5.0   # normalize right, one_hot float64
     # A deployment that isolates each grading itself says so in nbgrader's config; the feedback too.
     config.IsolatedGrades.sandbox = "none"
     config.IsolatedGrades.cache_dir = ""   # a cached result keeps the mode of the grading that made it
     graded, _ = IsolatedGrades(config=config).preprocess(notebook(), {"metadata": {"path": str(stubs)}})
-    assert all("サンドボックスなしで実行しました" in cell.outputs[0].text for cell in graded.cells[:2])
+    assert all("サンドボックスなしで実行しました" in cell.outputs[0].data["text/plain"] for cell in graded.cells[:2])
     config.IsolatedGrades.sandbox = "docker"
     with pytest.raises(TraitError, match="sandbox"):
         IsolatedGrades(config=config)

@@ -85,9 +85,10 @@ def test_autograded_grade_cells_hold_the_isolated_graders_verdicts(roundtrip):
             cells = [c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
             for cell in cells:
                 assert "grade_cell(" in "".join(cell["source"])           # restored from source
-                kinds = [(o["output_type"], o.get("name")) for o in cell["outputs"]]
-                assert kinds == [("stream", "stdout"), ("execute_result", None)], kinds
-                text = "".join(cell["outputs"][0]["text"])
+                kinds = [o["output_type"] for o in cell["outputs"]]
+                assert kinds == ["display_data", "execute_result"], kinds
+                text = "".join(cell["outputs"][0]["data"]["text/plain"])
+                assert "mnist-feedback" in "".join(cell["outputs"][0]["data"]["text/html"])
                 assert "この問題" in text and "公開チェックのみ" not in text      # hidden checks ran
                 if student == "stubs":
                     assert "まだ実装されていません" in text
@@ -148,16 +149,24 @@ def test_student_files_survived_autograde_and_the_rest_was_restored(roundtrip):
                 (REPO / "mnist_tasks" / provided).read_text(encoding="utf-8")
 
 
-# For every output box of a grade cell (✓/✗ lines): each text line's right edge
-# against the right edge of what the box shows (the nearest ancestor that scrolls sideways).
+# For every grade cell's feedback (the grader's HTML, autograder.feedback): each text's right edge
+# against the right edge of what the box shows (the nearest ancestor that scrolls sideways), and each
+# failed check's name and reason as laid out.
 MEASURE_OUTPUT_BOXES = LINES_IN_VIEW + r"""
 const boxes = [];
-for (const pre of document.querySelectorAll("pre")) {
-  if (!pre.textContent.includes("✗") && !pre.textContent.includes("✓")) continue;
-  const clip = clipOf(pre);
-  const lines = preLines(pre);
+for (const feedback of document.querySelectorAll(".mnist-feedback")) {
+  const clip = clipOf(feedback);
+  const lines = preLines(feedback);
+  const failed = [...feedback.querySelectorAll("li.failed")].map((li) => {
+    const name = li.querySelector(".name").getBoundingClientRect();
+    const reason = li.querySelector(".reason");
+    return {text: li.innerText, nameBottom: Math.round(name.bottom),
+            reasonTop: reason ? Math.round(reason.getBoundingClientRect().top) : null,
+            reasonLeft: reason ? Math.round(reason.getBoundingClientRect().left) : null,
+            nameLeft: Math.round(li.getBoundingClientRect().left)};
+  });
   boxes.push({visibleRight: lines.length ? lines[0].visibleRight : 0, scrollable: clip.scrollWidth > clip.clientWidth,
-              lines});
+              lines, failed});
 }
 return {width: window.innerWidth, boxes};
 """
@@ -174,16 +183,16 @@ def test_every_failed_checks_reason_is_in_view_in_the_feedback_page(roundtrip, t
     screenshot(page, tmp_path / "feedback.png", width=1024)   # kept in pytest's tmp dir for a person to look at
     boxes = found["boxes"]
     # The wrong student's ps3 mistakes: early_stopping's patience and plot_predictions' red background.
-    failed = [line["text"] for box in boxes for line in box["lines"] if line["text"].lstrip().startswith("✗")]
+    failed = [check["text"] for box in boxes for check in box["failed"]]
     assert any("early_stopping" in text for text in failed) and any("plot_predictions" in text for text in failed)
     for box in boxes:
         outside = [line["text"] for line in box["lines"] if line["right"] > box["visibleRight"]]
         assert not outside, f"past the right edge of a {found['width']}px-wide page: {outside}"
         assert not box["scrollable"], "the box scrolls sideways"
-        # Each failed check: points first, then its reason on lines of its own below the name.
-        for index, line in enumerate(box["lines"]):
-            if line["text"].startswith("✗"):
-                following = box["lines"][index + 1:index + 3]
-                assert following and following[0]["text"].startswith(" "), box["lines"]
+        # Each failed check: points first, then its reason below the name, indented.
+        for check in box["failed"]:
+            assert check["text"].startswith("✗"), check
+            assert check["reasonTop"] is not None and check["reasonTop"] >= check["nameBottom"] - 1, check
+            assert check["reasonLeft"] > check["nameLeft"], check
     reasons = "\n".join(line["text"] for box in boxes for line in box["lines"])
     assert "patience=1 (≠ 0)" in reasons and "patience=4 (≠ 3)" in reasons, reasons   # got 1, expected 0

@@ -89,17 +89,18 @@ while (!(window.formgrader && formgrader.grades && formgrader.grades.loaded)) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const shown = (element) => element !== null && element.checkVisibility() && element.getBoundingClientRect().width > 0;
-const linesOf = (box) => [...(box ? box.querySelectorAll("pre") : [])].flatMap(preLines);
+const linesOf = (box) => box ? preLines(box) : [];
 const cells = {};
 for (const input of document.querySelectorAll("input.score")) {
   const cell = input.closest(".cell");
-  const verdicts = cell.querySelector(".output_stdout");
+  const verdicts = cell.querySelector(".mnist-feedback");   // the grader's HTML (autograder.feedback)
   const result = cell.querySelector(".output_execute_result");
   cells[input.id] = {
     autoScore: input.placeholder, manualScore: input.value, scoreShown: shown(input),
     needsManualGrade: input.classList.contains("needs_manual_grade"),
     heading: input.closest(".panel-heading").innerText,
     verdicts: verdicts && verdicts.innerText, verdictsShown: shown(verdicts), lines: linesOf(verdicts),
+    checks: verdicts ? [...verdicts.querySelectorAll("li")].map((li) => li.querySelector(".name").innerText) : [],
     points: result && result.innerText, pointsShown: shown(result),
   };
 }
@@ -164,10 +165,11 @@ def test_formgrader_shows_each_grade_cells_verdicts_and_points(roundtrip, formgr
         assert out_of and float(out_of.group(1)) == grade["max_score"], (grade_id, shown["heading"])
         # The cell's result is the grader's points, the gradebook's score.
         assert float(shown["points"]) == grade["score"], (grade_id, shown["points"])
-        # The cell's verdicts are the grader's, every line of them: one ✓ or ✗ line per check, then the total.
+        # The cell's verdicts are the grader's, as its HTML shows them: one ✓ or ✗ line per check, then the total.
         verdicts = shown["verdicts"]
-        assert _normalized(verdicts) == _normalized("".join(cell["outputs"][0]["text"])), grade_id
         tests = cell["outputs"][1]["data"][CELL_RESULTS_MIME]["tests"]
+        assert shown["checks"] == [t["title"] for t in tests], grade_id
+        assert _normalized(cell["outputs"][0]["data"]["text/html"]).count("<li ") == len(tests), grade_id
         lines = verdicts.splitlines()
         assert [line[0] for line in lines if line[:1] in ("✓", "✗")] == \
             ["✓" if t["score"] == t["max_score"] else "✗" for t in tests], (grade_id, verdicts)

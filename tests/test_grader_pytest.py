@@ -57,3 +57,28 @@ def test_hidden_checks_without_the_course_secret_are_refused_with_what_to_do():
     assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]   # pytest's usage error
     assert "mnist-course secret" in result.stderr and "非公開チェック" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.command
+def test_a_students_self_check_writes_one_page_with_its_figures_and_names_it_last(tmp_path):
+    """In a released assignment folder: the verdicts with the diagnosis once (autograder.feedback),
+    in mnist-feedback.html beside the notebook, whose path is the run's last line."""
+    import shutil
+
+    folder = tmp_path / "ps1"
+    shutil.copytree(REPO / "assignments" / "source" / "ps1", folder)
+    shutil.rmtree(folder / "mnist_tasks")
+    shutil.copytree(REPO / "solutions" / "mnist_tasks", folder / "mnist_tasks")
+    source = folder / "mnist_tasks" / "preprocessing.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("/ np.float32(255.0)", "/ np.float32(256.0)"),
+                      encoding="utf-8")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-m", "pytest", "autograder/", "-k", "normalize", "--lang", "en"],
+                            capture_output=True, text=True, env=env, cwd=folder, timeout=900)
+    assert result.returncode == 1, result.stdout[-3000:]
+    page = folder / "mnist-feedback.html"
+    assert result.stdout.strip().splitlines()[-1] == f"results with figures and tables: {page}", result.stdout[-1500:]
+    html = page.read_text(encoding="utf-8")
+    assert html.count("divided by 256, not 255") == 1 and html.count('class="failed"') == 4, html[:3000]
+    # pytest reports each check apart: there, each failed check carries the diagnosis with it.
+    assert result.stdout.count("the mistake: divided by 256, not 255") == 4

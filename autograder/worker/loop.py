@@ -213,7 +213,9 @@ def run_probe(probe, workdir, send):
     elif kind == "callback":
         result = describe.callback(value)
     elif kind == "figure":
-        result = describe.figure(value, (workdir, f"{probe['id']}.picture.npy") if probe.get("picture") else None)
+        picture = probe.get("picture")
+        result = describe.figure(value, (workdir, f"{probe['id']}.picture.npy") if picture is not None else None,
+                                 unless=picture or None)
     else:
         raise ValueError(f"unknown probe kind {kind!r}")
     result.setdefault("status", "ok")

@@ -1,0 +1,87 @@
+"""What the feedback's figures cost a warm grading: the worker drawing each plot (Agg), the grader
+framing and encoding them (``autograder.pictures``), and the HTML of every test (``autograder.feedback``).
+
+    MNIST_NPZ=../shared/data/mnist.npz .venv/bin/python benchmarks/feedback_figures.py [--runs 5]
+
+Grades ps3's tasks in a boxed fork server, as a class is graded (the training memo warm: the
+variant's training is recalled, as in every grading after the first), alternately as shipped and
+with no figure drawn or encoded (the probes' ``picture`` flag dropped), for the reference and for a
+submission whose plots fail (so that figures are framed), and prints each run and the share of
+the medians. A benchmark, not a test: it prints figures and never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder import grade as grading, memo as training_memo, report as reporting  # noqa: E402
+from autograder.forkbox import BoxedForkServer  # noqa: E402
+from mnist_course import assignments  # noqa: E402
+
+PLOT_MISTAKES = [("plots.py", 'axes.legend(loc="best")', "pass"),
+                 ("plots.py", 'axes.set_title(f"{guess}({answer})", backgroundcolor="red")',
+                  'axes.set_title(f"{guess}({answer})")')]
+
+
+def without_pictures(planned):
+    return [{key: value for key, value in probe.items() if key != "picture"} for probe in planned]
+
+
+def timed(submission: Path, only: list[str], server, memo, pictures: bool) -> float:
+    started = time.perf_counter()
+    if pictures:
+        report = grading.grade(submission, only=only, workers=server, memo=memo)
+    else:
+        original = grading._planned
+        with mock.patch.object(grading, "_planned", lambda checks: without_pictures(original(checks))):
+            report = grading.grade(submission, only=only, workers=server, memo=memo)
+        assert not report.figures
+    reporting.gradescope(report, "ja")   # the HTML of each test, as results.json holds it
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    only = ["plot_history", "plot_predictions", "plot_first_layer_weights", "early_stopping", "F16"]
+    with tempfile.TemporaryDirectory(prefix="mnist-feedback-bench-") as temporary:
+        wrong = Path(temporary) / "wrong"
+        shutil.copytree(assignments.REFERENCE, wrong / "mnist_tasks")
+        for name, right, mistaken in PLOT_MISTAKES:
+            path = wrong / "mnist_tasks" / name
+            path.write_text(path.read_text(encoding="utf-8").replace(right, mistaken), encoding="utf-8")
+        memo = training_memo.Memo(Path(temporary) / "memo")
+        server = BoxedForkServer()
+        try:
+            for submission in (REPO / "solutions", wrong):   # untimed: warms the server and the memo
+                grading.grade(submission, only=only, workers=server, memo=memo)
+            times: dict[tuple[str, bool], list[float]] = {}
+            for _ in range(args.runs):
+                for label, submission in (("reference", REPO / "solutions"), ("plots wrong", wrong)):
+                    for pictures in (True, False):
+                        times.setdefault((label, pictures), []).append(timed(submission, only, server, memo, pictures))
+        finally:
+            server.close()
+    for label in ("reference", "plots wrong"):
+        shipped, bare = (statistics.median(times[(label, flag)]) for flag in (True, False))
+        for flag in (True, False):
+            print(f"{label:>11}, {'with figures' if flag else 'no figures':>12}: "
+                  + " ".join(f"{value:.2f}" for value in times[(label, flag)]) + " s")
+        print(f"{label:>11}: figures cost {shipped - bare:+.2f} s of a {shipped:.2f} s warm grading "
+              f"({100 * (shipped - bare) / shipped:+.1f} %; medians of {args.runs} runs, 2 cores)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -117,18 +117,12 @@ def _index() -> dict:
     return json.loads(index.read_text(encoding="utf-8")) if index.is_file() else {}
 
 
-def reference_digest(probe: str) -> str | None:
-    """The digest of the reference figure's description for ``probe``
-    (``autograder.worker.describe.description_digest``): a student's figure just like it is not drawn."""
-    return (_index().get(probe) or {}).get("description")
-
-
 @functools.lru_cache(maxsize=None)
 def reference(probe: str) -> Figure | None:
     """The reference's figure for ``probe``'s inputs, as drawn by ``write_references``, or None."""
     shown = _index().get(probe)
     if not shown or not (REFERENCES / shown["file"]).is_file():
         return None
-    shown = {key: value for key, value in shown.items() if key != "description"}
+    shown = dict(shown)
     path = REFERENCES / shown.pop("file")
     return Figure(data=base64.b64encode(path.read_bytes()).decode("ascii"), **shown)

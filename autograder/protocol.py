@@ -71,9 +71,7 @@ class Probe(TypedDict):
     compile: NotRequired[CompileRequest | None]
     chain: NotRequired[ChainOptions]
     track_to_categorical: NotRequired[bool]
-    # kind "figure", public inputs only: also send the figure's pixels, unless its description's digest
-    # is this one (the reference's, autograder.pictures.reference_digest; "": always)
-    picture: NotRequired[str]
+    picture: NotRequired[bool]       # kind "figure", public inputs only: send the figure's pixels if a check fails
 
 
 FollowUp = Literal["read_model", "try_early_stopping"]

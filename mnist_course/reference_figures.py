@@ -28,14 +28,13 @@ def picture_probes() -> list[dict]:
     probes = {}
     for check in plots.checks():
         for probe in check.probes:
-            if "picture" in probe:
+            if probe.get("picture"):
                 probes.setdefault(probe["id"], probe)
     return list(probes.values())
 
 
 def draw() -> dict[str, tuple[np.ndarray, dict]]:
-    """Probe id → (the reference figure's pixels, RGB; the Figure record ``autograder.pictures`` makes;
-    its description's digest, which spares drawing a student's figure just like it)."""
+    """Probe id → (the reference figure's pixels, RGB, and the Figure record ``autograder.pictures`` makes)."""
     from autograder import pictures
     from autograder.worker import arguments, describe
 
@@ -55,8 +54,7 @@ def draw() -> dict[str, tuple[np.ndarray, dict]]:
             described = describe.figure(getattr(plots, probe["task"])(*args, **kwargs),
                                         (workdir, f"{probe['id']}.picture.npy"))
             pixels = np.load(Path(workdir) / described["picture"], allow_pickle=False)[..., :3]
-            drawn[probe["id"]] = (pixels, pictures.image(np.ascontiguousarray(pixels), len(described["axes"])),
-                                  describe.description_digest(described["axes"]))
+            drawn[probe["id"]] = (pixels, pictures.image(np.ascontiguousarray(pixels), len(described["axes"])))
     return drawn
 
 
@@ -68,11 +66,11 @@ def write(target: Path | None = None) -> list[Path]:
     for old in [*target.glob("*.png"), *target.glob("*.jpg")]:
         old.unlink()
     index, written = {}, []
-    for probe, (_, figure, digest) in sorted(draw().items()):
+    for probe, (_, figure) in sorted(draw().items()):
         name = f"{probe}.{'jpg' if figure['mime'] == 'image/jpeg' else 'png'}"
         (target / name).write_bytes(base64.b64decode(figure["data"]))
         index[probe] = {"file": name, "mime": figure["mime"], "width": figure["width"], "height": figure["height"],
-                        "panels": figure["panels"], "description": digest}
+                        "panels": figure["panels"]}
         written.append(target / name)
     (target / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return written

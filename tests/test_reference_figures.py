@@ -20,8 +20,7 @@ def test_the_committed_reference_figures_are_what_solutions_draws():
     drawn = reference_figures.draw()
     index = json.loads((pictures.REFERENCES / "index.json").read_text(encoding="utf-8"))
     assert set(index) == set(drawn), "run `mnist-make-reference-figures`"
-    for probe, (pixels, figure, digest) in drawn.items():
-        assert pictures.reference_digest(probe) == digest, f"{probe}: run `mnist-make-reference-figures`"
+    for probe, (pixels, figure) in drawn.items():
         committed = pictures.reference(probe)
         assert (committed["width"], committed["height"], committed["panels"]) == \
             (figure["width"], figure["height"], figure["panels"]), f"{probe}: run `mnist-make-reference-figures`"

@@ -217,31 +217,22 @@ def _describe_axes(axes):
     }
 
 
-def figure(figure, picture_to: tuple[str, str] | None = None, unless: str | None = None):
+def figure(figure, picture_to: tuple[str, str] | None = None, wanted=None):
     """The figure's panels described; with ``picture_to`` (work directory, file name), also drawn
-    (``picture``) unless its description's digest is ``unless`` (the reference's: the feedback shows
-    no figure that is the reference's, and drawing a 50-panel figure costs half a second). A drawn
-    figure is described after its drawing, so that each panel's bounds are where the layout put it."""
+    (``picture``) when ``wanted(description)`` (``hints.falls_short``: the feedback shows only figures
+    a check finds fault with). A drawn figure is described again after its drawing, so that each
+    panel's bounds are where its layout engine put it."""
     if not issubclass(type(figure), Figure):
         return {"type": type_name(figure)}
-    axes_list = [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]
-    drawn = None
-    if picture_to is not None and len(axes_list) <= MAX_PICTURE_AXES and description_digest(axes_list) != unless:
+    described = {"type": "matplotlib.figure.Figure",
+                 "axes": [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]}
+    if picture_to is not None and len(described["axes"]) <= MAX_PICTURE_AXES and (wanted is None or wanted(described)):
         drawn = picture(figure, *picture_to)
         if drawn:
-            axes_list = [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]
+            described = {**described, "picture": drawn,
+                         "axes": [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]}
     close_pyplot_figures()
-    return {"type": "matplotlib.figure.Figure", "axes": axes_list, **({"picture": drawn} if drawn else {})}
-
-
-def description_digest(axes_list: list[dict]) -> str:
-    """A digest of a figure's described panels, but for where they were placed (which a layout
-    engine decides only when drawing)."""
-    import hashlib
-    import json
-
-    placed = [{key: value for key, value in axes.items() if key != "bounds"} for axes in axes_list]
-    return hashlib.sha256(json.dumps(placed, sort_keys=True, default=str).encode()).hexdigest()
+    return described
 
 
 def picture(figure, workdir: str, name: str) -> str | None:

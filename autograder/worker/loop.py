@@ -33,7 +33,7 @@ import keras  # noqa: E402
 import keras.src.utils.numerical_utils as numerical_utils  # noqa: E402
 
 from autograder.protocol import Request  # noqa: E402
-from autograder.worker import arguments, chain, describe, guard as guarding  # noqa: E402
+from autograder.worker import arguments, chain, describe, guard as guarding, hints  # noqa: E402
 from autograder.worker.guard import Guard  # noqa: E402
 from autograder.worker.reading import plain, text, type_name  # noqa: E402
 
@@ -96,6 +96,7 @@ def warm_up(workdir):
     # Drawn too (Agg, its fonts): the pictures of figures for the feedback (autograder.pictures).
     describe.figure(figure, (workdir, "warm-up.picture.npy"))
     os.unlink(os.path.join(workdir, "warm-up.picture.npy"))
+    hints.warm_up()
     plt.figure()
     describe.close_pyplot_figures()
     for ending in ("softmax", "logits"):
@@ -213,9 +214,8 @@ def run_probe(probe, workdir, send):
     elif kind == "callback":
         result = describe.callback(value)
     elif kind == "figure":
-        picture = probe.get("picture")
-        result = describe.figure(value, (workdir, f"{probe['id']}.picture.npy") if picture is not None else None,
-                                 unless=picture or None)
+        result = describe.figure(value, (workdir, f"{probe['id']}.picture.npy") if probe.get("picture") else None,
+                                 lambda described: hints.falls_short(probe["id"], described, workdir))
     else:
         raise ValueError(f"unknown probe kind {kind!r}")
     result.setdefault("status", "ok")

@@ -72,9 +72,11 @@ def cell_results(cell) -> CellResults | None:
 
 
 def check_result(test: dict) -> CheckResult:
+    # The check's words: "message" (text, beside results.json's HTML "output"); a notebook autograded
+    # before the feedback had HTML has them as "output".
+    words = test.get("message") or test.get("output") or ""
     return CheckResult(name=test["name"], title=test.get("title") or test["name"], subject=test.get("subject", ""),
-                       score=float(test["score"]), max_score=float(test["max_score"]),
-                       output=(test.get("message") or "").strip())
+                       score=float(test["score"]), max_score=float(test["max_score"]), output=words.strip())
 
 
 def timeout_error(config) -> str:

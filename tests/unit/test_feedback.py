@@ -174,7 +174,7 @@ def test_a_figure_never_drawn_says_so_beside_the_reference():
 def test_every_reference_figure_the_checks_can_show_ships_with_the_kit():
     from autograder.checks import plots
 
-    probes = {p["id"] for check in plots.checks() for p in check.probes if "picture" in p}
+    probes = {p["id"] for check in plots.checks() for p in check.probes if p.get("picture")}
     assert probes and all(pictures.reference(probe) is not None for probe in probes)
     assert not [name for name in re.findall(r'"file": "([^"]+)"', (pictures.REFERENCES / "index.json").read_text())
                 if name.split(".png")[0].split(".jpg")[0] not in probes]

@@ -151,7 +151,7 @@ def points(config, report) -> tuple[float, float]:
 
 def pytest_unconfigure(config):
     # Here, not in pytest_terminal_summary: after pytest's own "N passed" line, so that the points
-    # are the run's last line, the one a student reads.
+    # are the run's last words a student reads, with only the page that shows them in full after them.
     report = getattr(config, "_mnist_report", None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if report is None or reporter is None:

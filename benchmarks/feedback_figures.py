@@ -5,9 +5,9 @@ framing and encoding them (``autograder.pictures``), and the HTML of every test 
 
 Grades ps3's tasks in a boxed fork server, as a class is graded (the training memo warm: the
 variant's training is recalled, as in every grading after the first), alternately as shipped and
-with no figure drawn or encoded (the probes' ``picture`` flag dropped), for the reference and for a
-submission whose plots fail (so that figures are framed), and prints each run and the share of
-the medians. A benchmark, not a test: it prints figures and never fails on them.
+with no figure drawn or encoded (the probes' ``picture`` flag dropped), for the reference and for
+submissions whose plots fail (``CASES``: their figures drawn and framed), and prints each run and
+the share of the medians. A benchmark, not a test: it prints figures and never fails on them.
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ from autograder import grade as grading, memo as training_memo, report as report
 from autograder.forkbox import BoxedForkServer  # noqa: E402
 from mnist_course import assignments  # noqa: E402
 
-PLOT_MISTAKES = [("plots.py", 'axes.legend(loc="best")', "pass"),
-                 ("plots.py", 'axes.set_title(f"{guess}({answer})", backgroundcolor="red")',
-                  'axes.set_title(f"{guess}({answer})")')]
+NO_LEGEND = ("plots.py", 'axes.legend(loc="best")', "pass")
+NO_RED = ("plots.py", 'axes.set_title(f"{guess}({answer})", backgroundcolor="red")', 'axes.set_title(f"{guess}({answer})")')
+# Submissions graded, by the mistakes made in the reference: none (nothing is drawn), a plot_history
+# without legends (its 2-panel figure drawn), and also plot_predictions without red backgrounds
+# (its 50-panel figure too).
+CASES = {"reference": [], "no legend": [NO_LEGEND], "no legend, no red": [NO_LEGEND, NO_RED]}
 
 
 def without_pictures(planned):
@@ -56,29 +59,32 @@ def main() -> int:
     args = parser.parse_args()
     only = ["plot_history", "plot_predictions", "plot_first_layer_weights", "early_stopping", "F16"]
     with tempfile.TemporaryDirectory(prefix="mnist-feedback-bench-") as temporary:
-        wrong = Path(temporary) / "wrong"
-        shutil.copytree(assignments.REFERENCE, wrong / "mnist_tasks")
-        for name, right, mistaken in PLOT_MISTAKES:
-            path = wrong / "mnist_tasks" / name
-            path.write_text(path.read_text(encoding="utf-8").replace(right, mistaken), encoding="utf-8")
+        submissions = {}
+        for label, mistakes in CASES.items():
+            folder = Path(temporary) / label.replace(" ", "-").replace(",", "")
+            shutil.copytree(assignments.REFERENCE, folder / "mnist_tasks")
+            for name, right, mistaken in mistakes:
+                path = folder / "mnist_tasks" / name
+                path.write_text(path.read_text(encoding="utf-8").replace(right, mistaken), encoding="utf-8")
+            submissions[label] = folder
         memo = training_memo.Memo(Path(temporary) / "memo")
         server = BoxedForkServer()
         try:
-            for submission in (REPO / "solutions", wrong):   # untimed: warms the server and the memo
+            for submission in submissions.values():   # untimed: warms the server and the memo
                 grading.grade(submission, only=only, workers=server, memo=memo)
             times: dict[tuple[str, bool], list[float]] = {}
             for _ in range(args.runs):
-                for label, submission in (("reference", REPO / "solutions"), ("plots wrong", wrong)):
+                for label, submission in submissions.items():
                     for pictures in (True, False):
                         times.setdefault((label, pictures), []).append(timed(submission, only, server, memo, pictures))
         finally:
             server.close()
-    for label in ("reference", "plots wrong"):
+    for label in CASES:
         shipped, bare = (statistics.median(times[(label, flag)]) for flag in (True, False))
         for flag in (True, False):
-            print(f"{label:>11}, {'with figures' if flag else 'no figures':>12}: "
+            print(f"{label:>17}, {'with figures' if flag else 'no figures':>12}: "
                   + " ".join(f"{value:.2f}" for value in times[(label, flag)]) + " s")
-        print(f"{label:>11}: figures cost {shipped - bare:+.2f} s of a {shipped:.2f} s warm grading "
+        print(f"{label:>17}: figures cost {shipped - bare:+.2f} s of a {shipped:.2f} s warm grading "
               f"({100 * (shipped - bare) / shipped:+.1f} %; medians of {args.runs} runs, 2 cores)")
     return 0
 

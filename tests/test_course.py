@@ -393,9 +393,10 @@ def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_p
         shutil.copy(assignments.REFERENCE / name, folder / "mnist_tasks" / name)
     completed = self_check(folder, "--lang", "en")
     assert completed.returncode == 0, completed.stdout[-3000:]
-    last = completed.stdout.strip().splitlines()[-1]
+    *_, score, page = completed.stdout.strip().splitlines()   # the page with figures and tables last
     # This assignment's tasks only, with the notebook's points (ps1's grade cells: 10).
-    assert "score: 10 / 10 points" in last and "public checks passed" in last, last
+    assert "score: 10 / 10 points" in score and "public checks passed" in score, score
+    assert page == f"results with figures and tables: {folder / 'mnist-feedback.html'}", page
     # -k NAME: exactly that task's checks; a failure shows the grader's verdict, not introspection.
     shutil.copy(assignments.STUBS / "preprocessing.py", folder / "mnist_tasks" / "preprocessing.py")
     completed = self_check(folder, "-k", "one_hot", "-v", "--lang", "en")
@@ -404,7 +405,7 @@ def test_self_check_with_pytest_autograder_in_a_released_assignment_folder(tmp_p
     assert ids and all(test_id.startswith("one_hot:") for test_id in ids), ids
     assert completed.returncode == 1 and "✗ 0/1  one_hot:" in completed.stdout
     assert "not implemented yet" in completed.stdout and "assert " not in completed.stdout
-    assert completed.stdout.strip().splitlines()[-1].count("score: 0 / 3 points"), completed.stdout[-500:]
+    assert completed.stdout.strip().splitlines()[-2].count("score: 0 / 3 points"), completed.stdout[-500:]
 
 
 @pytest.mark.slow      # nbgrader generate_assignment: ~10 s each

@@ -156,7 +156,7 @@ MEASURE_OUTPUT_BOXES = LINES_IN_VIEW + r"""
 const boxes = [];
 for (const feedback of document.querySelectorAll(".mnist-feedback")) {
   const clip = clipOf(feedback);
-  const lines = preLines(feedback);
+  const lines = preLines(feedback).filter((line) => line.right !== null && isFinite(line.right));   // not <style>
   const failed = [...feedback.querySelectorAll("li.failed")].map((li) => {
     const name = li.querySelector(".name").getBoundingClientRect();
     const reason = li.querySelector(".reason");

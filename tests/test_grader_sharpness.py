@@ -757,8 +757,9 @@ def test_a_mutant_loses_points_with_a_message_naming_the_problem(tmp_path, repla
     print(f"caught by {len(lost)} of {len(report.results)} checks:",
           *(f"  {result.name}: {result.message.en}" for result in lost), sep="\n")
     assert report.score < report.max_score, "the mutant lost no points"
-    assert any(fragment in " ".join(result.message.en.split()) for result in lost), \
-        f"no failing message mentions {fragment!r}:\n{describe(report)}"
+    # What the student reads of a failed check: its message, and the mistake named above the task's checks.
+    said = [" ".join(f"{result.message.en} {result.diagnosis.en if result.diagnosis else ''}".split()) for result in lost]
+    assert any(fragment in words for words in said), f"no failing message mentions {fragment!r}:\n{describe(report)}"
     if caught_by is not None:
         assert all(caught_by in result.name for result in lost), describe(report)
     unchanged(report)

@@ -10,7 +10,7 @@ only for probes whose inputs are public (``Probe.picture``): a hidden input is n
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 
 class FigureExhibit(TypedDict):
@@ -47,6 +47,7 @@ class Figure(TypedDict):
     width: int
     height: int
     panels: int                  # Axes the figure holds, for its alt text
+    drawn: NotRequired[int]      # of them drawn: a figure of many shows the rows at fault only
 
 
 def figure_exhibit(probe: str, marked: list[int] | None = None) -> FigureExhibit:

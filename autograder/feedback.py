@@ -60,6 +60,7 @@ WORDS = {
                       "The figure your {task} drew on the check's inputs ({probe}): {panels} panel(s)."),
     "alt_reference": Text("参考解の {task} が同じ入力 ({probe}) で描いた図。パネル {panels} 枚。",
                           "The figure the reference {task} drew on the same inputs ({probe}): {panels} panel(s)."),
+    "alt_rows": Text("枠のある行のパネル {drawn} 枚だけを描いています。", "Only the {drawn} panels in the rows at fault are drawn."),
     "alt_fine": Text("検査はすべて合格です。", "Every check on it passed."),
     "alt_marked": Text("赤枠: {where}。{problems}", "Framed in red: {where}. {problems}"),
     "whole": Text("図全体", "the whole figure"),
@@ -138,8 +139,12 @@ def _figures(task: render.Task, figures: dict[str, Figure], language: str) -> st
         parts.append('<div class="figures">')
         if yours is not None:
             alt = word("alt_yours", language, task=subject, probe=probe, panels=yours["panels"])
+            if yours.get("drawn", yours["panels"]) < yours["panels"]:
+                alt += " " + word("alt_rows", language, drawn=yours["drawn"])
             alt += " " + (_marked_alt(failed, language) if failed else word("alt_fine", language))
-            parts.append(_figure(yours, alt, word("yours", language)))
+            partial = yours.get("drawn", yours["panels"]) < yours["panels"]
+            caption = word("yours", language) + (" — " + word("alt_rows", language, drawn=yours["drawn"]) if partial else "")
+            parts.append(_figure(yours, alt, caption))
         else:
             parts.append(f'<figure><figcaption>{escape(word("yours", language))}: '
                          f'{escape(word("none_drawn", language))}</figcaption></figure>')

@@ -50,8 +50,12 @@ def encode(evidence: Evidence, shown: list[tuple[str, Exhibit | None, bool]]) ->
         for probe, panels in (failing or dict(list(probes.items())[:1])).items():
             picture = _picture(evidence, probe)
             if picture is not None:
-                axes = evidence.result(probe).get("axes") or []
-                figures[probe] = image(_framed(picture, axes, panels or set()), len(axes))
+                outcome = evidence.result(probe)
+                axes = outcome.get("axes") or []
+                shown = _drawn_panels(outcome, len(axes))
+                framed = _framed(picture, axes, panels or set())
+                figures[probe] = image(_cropped(framed, axes, shown) if shown else framed, len(axes),
+                                       drawn=len(shown) if shown else len(axes))
     return figures
 
 
@@ -69,6 +73,29 @@ def _picture(evidence: Evidence, probe: str) -> np.ndarray | None:
     return pixels
 
 
+def _drawn_panels(outcome: dict, count: int) -> list[int] | None:
+    """The panels the worker drew of a figure of many (the rows at fault), or None: all of them."""
+    shown = outcome.get("picture_panels")
+    if not isinstance(shown, list) or not shown:
+        return None
+    return sorted({index for index in shown if isinstance(index, int) and 0 <= index < count}) or None
+
+
+def _cropped(rgb: np.ndarray, axes: list[dict], shown: list[int]) -> np.ndarray:
+    """``rgb`` cut to the rows of the panels drawn, with room above them for their titles."""
+    height = rgb.shape[0]
+    spans = []
+    for index in shown:
+        bounds = axes[index].get("bounds")
+        if isinstance(bounds, list) and len(bounds) == 4 and all(isinstance(b, (int, float)) for b in bounds):
+            x0, y0, w, h = bounds
+            spans.append((int((1 - y0 - h - 0.45 * h) * height), int((1 - y0 + 0.12 * h) * height)))
+    if not spans:
+        return rgb
+    top, bottom = max(0, min(s[0] for s in spans)), min(height, max(s[1] for s in spans))
+    return np.ascontiguousarray(rgb[top:bottom]) if bottom - top > 8 else rgb
+
+
 def _framed(picture: np.ndarray, axes: list[dict], panels: set[int]) -> np.ndarray:
     """``picture`` (RGB) with a red frame around each of ``panels`` (-1: around the whole figure)."""
     rgb = np.ascontiguousarray(picture[..., :3])
@@ -78,8 +105,8 @@ def _framed(picture: np.ndarray, axes: list[dict], panels: set[int]) -> np.ndarr
         bounds = axes[index].get("bounds") if 0 <= index < len(axes) else None
         if isinstance(bounds, list) and len(bounds) == 4 and all(isinstance(b, (int, float)) for b in bounds):
             x0, y0, w, h = bounds   # figure fractions from the bottom left, as matplotlib gives them
-            pad = 4
-            boxes.append((int(x0 * width) - pad, int((1 - y0 - h) * height) - pad,
+            pad, title = 4, 18      # pixels; above the panel, its title (which a check may be about)
+            boxes.append((int(x0 * width) - pad, int((1 - y0 - h) * height) - title,
                           int((x0 + w) * width) + pad, int((1 - y0) * height) + pad))
     for left, top, right, bottom in boxes:
         left, top = max(0, left), max(0, top)
@@ -93,7 +120,7 @@ def _framed(picture: np.ndarray, axes: list[dict], panels: set[int]) -> np.ndarr
     return rgb
 
 
-def image(pixels: np.ndarray, panels: int) -> Figure:
+def image(pixels: np.ndarray, panels: int, drawn: int | None = None) -> Figure:
     """``pixels`` (H, W, 3) uint8 encoded for a page: PNG, sharp for lines and text, unless JPEG is
     far smaller (photographs of digits, noise, in 50 panels)."""
     from PIL import Image   # matplotlib's own dependency
@@ -108,7 +135,7 @@ def image(pixels: np.ndarray, panels: int) -> Figure:
         if smaller.tell() < encoded.tell() / 2:
             encoded, mime = smaller, "image/jpeg"
     return Figure(data=base64.b64encode(encoded.getvalue()).decode("ascii"), mime=mime, width=pixels.shape[1],
-                  height=pixels.shape[0], panels=panels)
+                  height=pixels.shape[0], panels=panels, drawn=panels if drawn is None else drawn)
 
 
 @functools.lru_cache(maxsize=1)

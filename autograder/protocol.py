@@ -168,6 +168,7 @@ class Outcome(TypedDict, total=False):
     history: dict[str, list[float]]  # kind "chain": the History of the fit with the student's functions
     figure: dict[str, Any]           # kind "chain": plot_history's Figure of it, described as kind "figure"
     picture: str                     # kind "figure" with Probe.picture: its RGBA pixels' .npy (autograder.pictures)
+    picture_panels: list[int]        # the panels drawn, when not all (a figure of many: the rows at fault)
     step: str                        # kind "chain", status "error": the step that raised
     to_categorical_calls: int
     # the other statuses

@@ -53,6 +53,55 @@ def timed(submission: Path, only: list[str], server, memo, pictures: bool) -> fl
     return time.perf_counter() - started
 
 
+def drawing_alone(folder: Path, runs: int) -> float:
+    """The median over ``runs`` of what drawing adds to describing this submission's plot probes, in
+    this process as in a worker (``describe.figure`` with the worker's hint, against without a
+    picture), plus the grader's framing and encoding: the figures' cost without the grading's noise."""
+    import importlib
+
+    import numpy as np
+
+    from autograder import pictures
+    from autograder.core import Evidence
+    from autograder.worker import arguments, describe, hints
+    from mnist_course.reference_figures import picture_probes
+
+    for name in [module for module in sys.modules if module == "mnist_tasks" or module.startswith("mnist_tasks.")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        plots = importlib.import_module("mnist_tasks.plots")
+    finally:
+        sys.path.remove(str(folder))
+    costs = []
+    with tempfile.TemporaryDirectory(prefix="mnist-feedback-draw-") as workdir:
+        probes = picture_probes()
+        for probe in probes:
+            for name, array in probe.get("arrays", {}).items():
+                np.save(Path(workdir) / name, array, allow_pickle=False)
+        for _ in range(runs):
+            cost = 0.0
+            for probe in probes:
+                args = [arguments.load_argument(spec, workdir) for spec in probe.get("args", [])]
+                kwargs = {key: arguments.load_argument(spec, workdir) for key, spec in probe.get("kwargs", {}).items()}
+                plain = getattr(plots, probe["task"])(*args, **kwargs)
+                started = time.perf_counter()
+                describe.figure(plain)
+                cost -= time.perf_counter() - started
+                drawn = getattr(plots, probe["task"])(*args, **kwargs)
+                started = time.perf_counter()
+                described = describe.figure(drawn, (workdir, f"{probe['id']}.picture.npy"),
+                                            lambda d, probe=probe: hints.faults(probe["id"], d, workdir))
+                evidence = Evidence({probe["id"]: {"status": "ok", **described}}, Path(workdir))
+                marked = hints.faults(probe["id"], described, workdir)
+                if marked is not None:
+                    pictures.encode(evidence, [(probe["task"], {"kind": "figure", "probe": probe["id"],
+                                                                "marked": marked}, False)])
+                cost += time.perf_counter() - started
+            costs.append(cost)
+    return statistics.median(costs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -79,6 +128,7 @@ def main() -> int:
                         times.setdefault((label, pictures), []).append(timed(submission, only, server, memo, pictures))
         finally:
             server.close()
+        alone = {label: drawing_alone(folder, args.runs) for label, folder in submissions.items()}
     for label in CASES:
         shipped, bare = (statistics.median(times[(label, flag)]) for flag in (True, False))
         for flag in (True, False):
@@ -86,6 +136,8 @@ def main() -> int:
                   + " ".join(f"{value:.2f}" for value in times[(label, flag)]) + " s")
         print(f"{label:>17}: figures cost {shipped - bare:+.2f} s of a {shipped:.2f} s warm grading "
               f"({100 * (shipped - bare) / shipped:+.1f} %; medians of {args.runs} runs, 2 cores)")
+        print(f"{label:>17}: drawing, framing and encoding alone {alone[label]:.3f} s "
+              f"({100 * alone[label] / bare:.1f} % of the grading without figures)")
     return 0
 
 

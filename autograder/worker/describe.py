@@ -11,6 +11,7 @@ import types
 
 import keras
 import matplotlib
+import matplotlib.artist
 import matplotlib.axes
 import matplotlib.colors as mcolors
 import matplotlib.gridspec
@@ -35,6 +36,7 @@ PICTURE_DPI = 64
 # A figure of more panels is not drawn: the checks ask for at most 50, and drawing runs inside the
 # probe's time limit (a constrained layout of 50 panels takes half a second on the CI machine).
 MAX_PICTURE_AXES = 100
+ALL_PANELS_UP_TO = 20     # more panels than this: only the rows of those at fault are drawn
 MAX_RESULT_BYTES = 64 << 20   # largest array reported; the largest expected answer is ~200 KB
 # Exactly these classes are models: a user subclass (or any object claiming to be a Model) could
 # report whatever architecture it likes through overridden methods.
@@ -217,32 +219,54 @@ def _describe_axes(axes):
     }
 
 
-def figure(figure, picture_to: tuple[str, str] | None = None, wanted=None):
+def figure(figure, picture_to: tuple[str, str] | None = None, faults=None):
     """The figure's panels described; with ``picture_to`` (work directory, file name), also drawn
-    (``picture``) when ``wanted(description)`` (``hints.falls_short``: the feedback shows only figures
-    a check finds fault with). A drawn figure is described again after its drawing, so that each
-    panel's bounds are where its layout engine put it."""
+    (``picture``) when ``faults(description)`` names what is at fault (``hints.faults``: the feedback
+    shows only figures a check finds fault with; None without ``faults``: always). Of a figure of
+    more than ``ALL_PANELS_UP_TO`` panels only the rows of the panels at fault are drawn
+    (``picture_panels``). A drawn figure is described again after its drawing, so that each panel's
+    bounds are where its layout engine put it."""
     if not issubclass(type(figure), Figure):
         return {"type": type_name(figure)}
-    described = {"type": "matplotlib.figure.Figure",
-                 "axes": [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]}
-    if picture_to is not None and len(described["axes"]) <= MAX_PICTURE_AXES and (wanted is None or wanted(described)):
-        drawn = picture(figure, *picture_to)
+    axes = Figure.get_axes(figure)[:MAX_AXES]
+    described = {"type": "matplotlib.figure.Figure", "axes": [_describe_axes(one) for one in axes]}
+    marked = faults(described) if faults is not None else []
+    if picture_to is not None and marked is not None and len(axes) <= MAX_PICTURE_AXES:
+        shown = _rows_of(described["axes"], marked) if marked and len(axes) > ALL_PANELS_UP_TO else None
+        for index, one in enumerate(axes):
+            if shown is not None and index not in shown:
+                matplotlib.artist.Artist.set_visible(one, False)   # not laid out, not drawn
+        drawn = picture(figure, *picture_to, cropped=shown is not None)
         if drawn:
             described = {**described, "picture": drawn,
-                         "axes": [_describe_axes(axes) for axes in Figure.get_axes(figure)[:MAX_AXES]]}
+                         "axes": [_describe_axes(one) for one in Figure.get_axes(figure)[:MAX_AXES]],
+                         **({"picture_panels": sorted(shown)} if shown is not None else {})}
     close_pyplot_figures()
     return described
 
 
-def picture(figure, workdir: str, name: str) -> str | None:
+def _rows_of(axes_list: list[dict], marked: list[int]) -> set[int]:
+    """The panels level with any of ``marked`` (their rows), by where the figure placed them."""
+    def span(index):
+        x0, y0, width, height = axes_list[index]["bounds"]
+        return y0, y0 + height
+    spans = [span(index) for index in marked if 0 <= index < len(axes_list)]
+    return {index for index in range(len(axes_list))
+            if any(span(index)[0] < top and bottom < span(index)[1] for bottom, top in spans)}
+
+
+def picture(figure, workdir: str, name: str, cropped: bool = False) -> str | None:
     """Draw ``figure`` with matplotlib's Agg renderer, as a notebook shows it, and save its RGBA
-    pixels as ``name`` (.npy) in ``workdir``; None when it cannot be drawn (the checks still read it)."""
+    pixels as ``name`` (.npy) in ``workdir``; None when it cannot be drawn (the checks still read it).
+    ``cropped``: only some rows are drawn, and the grader keeps those: its height does not count."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     try:
         width, height = (float(n) for n in Figure.get_size_inches(figure))
-        dpi = min(PICTURE_DPI, PICTURE_SIDE / max(width, height, 0.1))
+        if cropped:   # the whole height is drawn, the grader's limit (autograder.pictures.MAX_SIDE) holds it
+            dpi = min(PICTURE_DPI, PICTURE_SIDE / max(width, 0.1), 1000 / max(height, 0.1))
+        else:
+            dpi = min(PICTURE_DPI, PICTURE_SIDE / max(width, height, 0.1))
         Figure.set_dpi(figure, dpi)
         canvas = FigureCanvasAgg(figure)
         canvas.draw()

@@ -215,7 +215,7 @@ def run_probe(probe, workdir, send):
         result = describe.callback(value)
     elif kind == "figure":
         result = describe.figure(value, (workdir, f"{probe['id']}.picture.npy") if probe.get("picture") else None,
-                                 lambda described: hints.falls_short(probe["id"], described, workdir))
+                                 lambda described: hints.faults(probe["id"], described, workdir))
     else:
         raise ValueError(f"unknown probe kind {kind!r}")
     result.setdefault("status", "ok")

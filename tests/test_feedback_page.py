@@ -96,7 +96,7 @@ def test_nothing_in_the_feedback_is_clipped_or_scrolls_sideways(feedback_pages, 
                            "margin: 0 !important; overflow-x: hidden; }</style></head>", 1), encoding="utf-8")
             page = narrow
         found = measure(page, MEASURE, width=max(width, MIN_WINDOW), height=900)
-        screenshot(page, ARTIFACTS / f"{assignment}-{width}px.png", width=max(width, MIN_WINDOW), height=6000)
+        screenshot(page, ARTIFACTS / f"{assignment}-{width}px.png", width=max(width, MIN_WINDOW), height=14000)
         assert found["cells"], "no grade cell shows the grader's HTML"
         assert found["viewport"] == max(width, MIN_WINDOW)
         overflowing = [box for box in found["boxes"] if box["scrollWidth"] > box["clientWidth"] + 1

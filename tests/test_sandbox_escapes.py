@@ -434,7 +434,7 @@ def test_the_kernel_that_autograde_runs_the_notebook_in_is_in_the_box_too(tmp_pa
     ran = [c for c in cells if c["outputs"] and not c["metadata"].get("nbgrader", {}).get("grade")]
     assert len(ran) > 3 and not any(o["output_type"] == "error" or o.get("name") == "stderr"
                                     for c in ran for o in c["outputs"]), ran   # nothing missing in the box
-    assert all("サンドボックス (bubblewrap)" in "".join(c["outputs"][0]["text"]) for c in cells
+    assert all("サンドボックス (bubblewrap)" in "".join(c["outputs"][0]["data"]["text/plain"]) for c in cells
                if c["metadata"].get("nbgrader", {}).get("grade"))   # the grade cells scored, boxed
     monkeypatch.setenv("MNIST_SANDBOX", "none")
     text, _ = autograded("carol")

@@ -178,7 +178,7 @@ def _check(verdict: render.Verdict, language: str) -> str:
     message = (verdict.message or "").strip()
     if exhibit.get("kind") == "layers" and not verdict.passed:
         # The table replaces the message's text table; the lines around it stay.
-        message = "\n".join(line for line in message.splitlines() if not line.startswith(" ") and "|" not in line)
+        message = "\n".join(line for line in message.splitlines() if not render.is_table_line(line))
     if message and (message != "OK" or not verdict.passed):
         parts.append(f'<div class="reason">{escape(message)}</div>')
     if exhibit.get("kind") == "layers" and not verdict.passed:

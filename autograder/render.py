@@ -136,7 +136,7 @@ def check_lines(verdict: Verdict) -> list[str]:
     if verdict.english and verdict.english != verdict.name:
         lines += wrap(f"({verdict.english})", indent)
     for paragraph in message.splitlines():
-        if paragraph.startswith(" ") or "|" in paragraph:   # tables keep their columns
+        if is_table_line(paragraph):   # tables keep their columns
             lines.append(indent + paragraph)
         else:
             lines += wrap(paragraph, indent)
@@ -172,10 +172,14 @@ def tasks(verdicts: Iterable[Verdict], language: str) -> list[Task]:
     return result
 
 
+def is_table_line(line: str) -> bool:
+    """A line of a reason's table (architecture.diff_table's rows): kept whole, never prose."""
+    return line.startswith(" ") or "|" in line
+
+
 def _reason_lines(message: str) -> list[str]:
     """A reason's lines that could be a diagnosis: prose, not a table's rows."""
-    return [line.strip() for line in (message or "").splitlines()
-            if line.strip() and not line.startswith(" ") and "|" not in line]
+    return [line.strip() for line in (message or "").splitlines() if line.strip() and not is_table_line(line)]
 
 
 def diagnosis_lines(text: str, language: str) -> list[str]:

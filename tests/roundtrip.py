@@ -58,10 +58,11 @@ INJECTED = {"autograder/__init__.py": "", "autograder/__main__.py": FAKE_CLI, "a
             "sitecustomize.py": "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"}
 
 
-def wrong_package(directory: Path, tamper: bool = False) -> Path:
+def wrong_package(directory: Path, tamper: bool = False, mistakes=MISTAKES) -> Path:
+    """The reference in ``directory/mnist_tasks`` with ``mistakes`` ((file, right text, wrong text)) made."""
     package = directory / "mnist_tasks"
     shutil.copytree(assignments.REFERENCE, package)
-    for name, right, wrong in MISTAKES:
+    for name, right, wrong in mistakes:
         path = package / name
         text = path.read_text(encoding="utf-8")
         assert text.count(right) == 1, f"solutions/mnist_tasks/{name} changed: update MISTAKES"

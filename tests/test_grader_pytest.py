@@ -10,6 +10,7 @@ import pytest
 
 from autograder.grade import select
 from tests.conftest import REPO
+from tests.roundtrip import wrong_package
 from tests.submissions import TEST_SECRET, course_with_secret
 
 # Everything but the trained-accuracy checks, to keep this quick; test_grader_command trains.
@@ -68,10 +69,7 @@ def test_a_students_self_check_writes_one_page_with_its_figures_and_names_it_las
     folder = tmp_path / "ps1"
     shutil.copytree(REPO / "assignments" / "source" / "ps1", folder)
     shutil.rmtree(folder / "mnist_tasks")
-    shutil.copytree(REPO / "solutions" / "mnist_tasks", folder / "mnist_tasks")
-    source = folder / "mnist_tasks" / "preprocessing.py"
-    source.write_text(source.read_text(encoding="utf-8").replace("/ np.float32(255.0)", "/ np.float32(256.0)"),
-                      encoding="utf-8")
+    wrong_package(folder, mistakes=[("preprocessing.py", "/ np.float32(255.0)", "/ np.float32(256.0)")])
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run([sys.executable, "-m", "pytest", "autograder/", "-k", "normalize", "--lang", "en"],
                             capture_output=True, text=True, env=env, cwd=folder, timeout=900)

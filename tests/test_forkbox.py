@@ -145,12 +145,13 @@ def _write_into(pid):
         name="into-server")
     report = grade(into_server, only=["normalize"], limits=FAST, workers=server, secret=TEST_SECRET)
     assert report.score == report.max_score, _lost(report)
-    # The attempt is sharp: into a process of its own that made itself dumpable it gets through.
+    # The attempt is sharp: into a process of its own that made itself dumpable it gets through. The
+    # child is reaped after its kill: a zombie still counts as a process the submission left running.
     into_own = make_submission(tmp_path, {"preprocessing": attempt + _normalize(
         "    import ctypes, os, signal, time\n    child = os.fork()\n    if child == 0:\n"
         "        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)   # PR_SET_DUMPABLE: forked ones inherit 0\n"
         "        time.sleep(60)\n    time.sleep(0.2)\n"
-        "    try:\n        through = _write_into(child)\n    finally:\n        os.kill(child, signal.SIGKILL)\n"
+        "    try:\n        through = _write_into(child)\n    finally:\n        os.kill(child, signal.SIGKILL)\n        os.waitpid(child, 0)\n"
         "    if through:\n        raise RuntimeError('wrote into its own child')")}, name="into-own")
     report = grade(into_own, only=["normalize"], limits=FAST, workers=server, secret=TEST_SECRET)
     assert "wrote into its own child" in " ".join(_lost(report).values()), _lost(report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -151,3 +152,23 @@ def roundtrip(tmp_path_factory):
     from tests.roundtrip import build
 
     return build(tmp_path_factory.mktemp("roundtrip"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_grader_of_this_session():
+    """The self-checks the tests run (grade cells, ``pytest autograder/``) share a warm grader
+    (``autograder.warm``) of this session's own, never the developer's, and stopped at the end."""
+    from autograder.warm import client
+
+    import tempfile
+
+    runtime = Path(tempfile.mkdtemp(prefix="mnist-tests-runtime-"))   # short: a socket's path must fit in 107 bytes
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    yield runtime
+    client.stop(client.folder())
+    shutil.rmtree(runtime, ignore_errors=True)
+    if previous is None:
+        os.environ.pop("XDG_RUNTIME_DIR", None)
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = previous

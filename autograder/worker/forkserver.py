@@ -98,12 +98,28 @@ def _not_dumpable() -> None:
         pass
 
 
+def _import_and_draw() -> None:
+    """Every import a worker needs (TensorFlow not started), and a figure drawn once
+    (``loop.warm_up_drawing``), in a folder of its own that is gone before the first worker."""
+    import tempfile
+
+    from autograder.worker import loop
+
+    try:
+        folder = tempfile.mkdtemp(prefix="mnist-fork-server-")
+    except OSError:
+        return   # nowhere to draw: each worker draws its own first figure, as a fresh one does
+    try:
+        loop.warm_up_drawing(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def serve(socket_fd: int) -> None:
     control = socket.socket(fileno=socket_fd)
     os.set_inheritable(socket_fd, False)
     _not_dumpable()
-    import autograder.worker.loop  # noqa: F401  (every import a worker needs, TensorFlow not started)
-
+    _import_and_draw()
     control.sendall(b"ready\n")
     while True:
         message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 3)
@@ -293,7 +309,7 @@ def serve_in_box(socket_fd: int) -> None:
     # handler, and Python's SIGINT handler would let a worker raise KeyboardInterrupt here.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.chdir("/")
-    import autograder.worker.loop  # noqa: F401  (every import a worker needs, TensorFlow not started)
+    _import_and_draw()
 
     wake_read, wake_write = os.pipe()
     for fd in (wake_read, wake_write):

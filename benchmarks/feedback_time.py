@@ -14,7 +14,8 @@ reference's files, as a student who has finished would have them:
 
 Warm figures are medians of ``--runs``. The memory: the proportional set size (PSS: a page shared
 with N processes counts 1/N) of the warm grader and every process under it (its box, the fork
-server), from /proc/PID/smaps_rollup, beside their resident size.
+server), from /proc/PID/smaps_rollup, beside their private pages (what each more student adds) and
+their resident size; once alone, once beside ``--graders`` - 1 other warm graders, as on a hub.
 """
 
 from __future__ import annotations
@@ -96,13 +97,15 @@ def warm_grader_memory(where: Path) -> dict[str, float]:
     while grew:
         more = {child for child, parent in parents.items() if parent in tree} - tree
         grew, tree = bool(more), tree | more
-    totals = {"processes": len(tree), "pss_mb": 0.0, "rss_mb": 0.0}
+    totals = {"processes": len(tree), "pss_mb": 0.0, "rss_mb": 0.0, "private_mb": 0.0}
     for member in tree:
         try:
             for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
                 field, _, value = line.partition(":")
                 if field in ("Pss", "Rss"):
                     totals[f"{field.lower()}_mb"] += int(value.split()[0]) / 1024
+                elif field in ("Private_Clean", "Private_Dirty"):
+                    totals["private_mb"] += int(value.split()[0]) / 1024
         except OSError:
             pass
     return totals
@@ -111,6 +114,7 @@ def warm_grader_memory(where: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--graders", type=int, default=3, help="warm graders running at once for the last memory figure")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mnist-feedback-time-") as temporary:
         root = Path(temporary)
@@ -123,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         ps1, ps3 = released(root / "ps1", "ps1"), released(root / "ps3", "ps3")
         where = client.folder()
         rows = []
+        others: list[dict] = []
 
         def row(name, cold, warm, without):
             rows.append((name, cold, statistics.median(warm), statistics.median(without)))
@@ -152,16 +157,30 @@ def main(argv: list[str] | None = None) -> int:
             without = [pytest_run(ps3, off) for _ in range(args.runs)]
             row("pytest autograder/ (whole ps3: plots, a training)", cold, warm, without)
             idle_ps3 = warm_grader_memory(where)
+
+            # A hub: more students' warm graders beside this one share the libraries' pages.
+            others = []
+            for index in range(args.graders - 1):
+                other = root / f"runtime-{index}"
+                other.mkdir(mode=0o700)
+                others.append(dict(env, XDG_RUNTIME_DIR=str(other)))
+                pytest_run(ps1, others[-1], "-k", "one_hot")
+            idle_many = warm_grader_memory(where)
         finally:
             client.stop(where)
+            for other in others:
+                os.environ["XDG_RUNTIME_DIR"] = other["XDG_RUNTIME_DIR"]
+                client.stop(client.folder())
     print(f"\nself-check times, seconds (warm and off: medians of {args.runs}); 2-core machine\n")
     print(f"| {'check':<50} | cold | warm | off | warm/off |")
     print(f"|{'-' * 52}|------|------|-----|----------|")
     for name, cold, warm, without in rows:
         print(f"| {name:<50} | {cold:4.2f} | {warm:4.2f} | {without:4.2f} | {warm / without:8.2f} |")
-    for label, memory in (("after ps1", idle_ps1), ("after ps3", idle_ps3)):
-        print(f"\nthe warm grader idle {label}: {memory['processes']} processes, PSS {memory['pss_mb']:.0f} MB, "
-              f"RSS {memory['rss_mb']:.0f} MB")
+    print()
+    for label, memory in (("after ps1", idle_ps1), ("after ps3", idle_ps3),
+                          (f"after ps3, {args.graders} warm graders running", idle_many)):
+        print(f"the warm grader idle {label}: {memory['processes']} processes, PSS {memory['pss_mb']:.0f} MB, "
+              f"private {memory['private_mb']:.0f} MB, RSS {memory['rss_mb']:.0f} MB")
     return 0
 
 

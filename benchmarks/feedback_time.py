@@ -35,7 +35,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.warm import client  # noqa: E402
-from autograder.warm.daemon import SOCKET, peer_uid  # noqa: E402,F401
 from mnist_course import assignments, course  # noqa: E402
 
 GRADE_CELL = """
@@ -79,13 +78,7 @@ def pytest_run(folder: Path, env: dict, *selection: str) -> float:
 
 def warm_grader_memory(where: Path) -> dict[str, float]:
     """PSS and RSS (MB) of the warm grader listening in ``where`` and of every process under it."""
-    import socket
-    import struct
-
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.connect(str(where / SOCKET))
-    pid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
-    connection.close()   # an empty request: the grader reads nothing and waits for the next
+    pid = client.grader_pid(where)
     parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

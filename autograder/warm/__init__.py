@@ -5,7 +5,9 @@ it TensorFlow's import, for a student function that runs in milliseconds. The wa
 process of the student's own account (``daemon``) that keeps the grader's modules imported and
 lends every grading the same boxed fork server a class is graded with (``autograder.forkbox``):
 each check's worker is forked in a box from a process that imported TensorFlow once, and the box
-is swept after it. Where no box can be made (Colab) it keeps an unboxed fork server instead, and
+is swept after it. It grades each check in a fork of itself, so that what a grading loads (the
+grader's own TensorFlow, for a training) leaves with it and every check starts from the same state.
+Where no box can be made (Colab) it keeps an unboxed fork server instead and grades in itself, and
 the verdicts say the check ran unboxed, as a cold one does.
 
 - ``client``: what a grade cell and ``pytest autograder/`` call; starts the warm grader on first

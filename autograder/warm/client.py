@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 from autograder.jail import SandboxMode
-from autograder.warm.daemon import SOCKET, idle_seconds, peer_uid
+from autograder.warm.daemon import SOCKET, idle_seconds, peer
 from autograder.warm.messages import Answer, GradeRequest, identity, report_from_wire
 
 STARTUP_SECONDS = 60.0   # for a new warm grader to listen (it imports the grader, not TensorFlow, first)
@@ -96,15 +95,14 @@ def grader_pid(where: Path | None = None) -> int | None:
     if connection is None:
         return None
     with connection:   # a connection that says nothing: the grader reads nothing and serves the next
-        return struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                         struct.calcsize("3i")))[0]
+        return peer(connection)[0]
 
 
 def _connect(where: Path) -> socket.socket | None:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(str(where / SOCKET))
-        if peer_uid(connection) == os.getuid():
+        if peer(connection)[1] == os.getuid():
             return connection
     except OSError:
         pass

@@ -36,9 +36,10 @@ def idle_seconds(environ=os.environ) -> float:
         return float(DEFAULT_IDLE_SECONDS)
 
 
-def peer_uid(connection: socket.socket) -> int:
+def peer(connection: socket.socket) -> tuple[int, int, int]:
+    """The (pid, uid, gid) of the process at the other end of a unix socket, as the kernel saw it connect."""
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", credentials)[1]
+    return struct.unpack("3i", credentials)
 
 
 class Workers:
@@ -203,7 +204,7 @@ def serve(folder: Path, identity: str) -> None:
             except socket.timeout:
                 break
             with connection:
-                if peer_uid(connection) != os.getuid():
+                if peer(connection)[1] != os.getuid():
                     continue
                 connection.settimeout(READ_SECONDS)
                 try:

@@ -173,9 +173,12 @@ def present(results: dict | None, items, points: float, language: str, *, public
         possible = sum(t["max_score"] for t in tests)
         earned = min(points, round(points * score / possible, 2)) if possible else 0.0
         verdicts = [verdict_of(t, language) for t in tests]
-        mode = (results or {}).get("extra_data", {}).get("sandbox")
+        extra = (results or {}).get("extra_data", {})
+        mode = extra.get("sandbox")
         if mode in ("bwrap", "none") and not public_only:   # the feedback says how it was graded; the total stays last
             notes.append(render.say(f"sandbox_{mode}", language))
+        elif public_only and extra.get("sandbox_missing"):   # a self-check where no box can be made (Colab)
+            notes.append(render.say("no_sandbox", language, reason=extra["sandbox_missing"]))
         notes.append(render.say("cell_total", language, score=score, possible=possible, earned=earned, points=points))
     if public_only:
         notes.append(render.say("public_only", language))

@@ -57,6 +57,8 @@ def gradescope(report: Report, language: str) -> dict:
                        "hidden_inputs": report.secret,
                        # where the student code ran: "bwrap" (autograder.jail) or "none"
                        "sandbox": report.sandbox,
+                       # why a self-check ran unboxed (no box could be made here: Colab), else None
+                       "sandbox_missing": report.sandbox_missing,
                        # per variant trained: "trained" now or "recalled" from the memo, by which run, when
                        "trainings": report.trainings},
         # The student's figures the exhibits show (autograder.pictures), by probe: ours, for the

@@ -114,3 +114,17 @@ def test_nbgrader_autograde_in_either_language_reads_the_one_cached_grading(tmp_
     assert DTYPE.ja in written["ja"] and "→ この問題 1.5 / 3 点" in written["ja"]
     assert DTYPE.en in written["en"] and "→ this cell 1.5 / 3 points" in written["en"]
     assert len(list(cache_dir.glob("*.json"))) == 1
+
+
+def test_a_self_check_where_no_box_can_be_made_says_so_in_its_cell():
+    """As on Colab (no bwrap): the cell says the code ran unboxed, and why, above its total."""
+    unboxed = report()
+    unboxed.sandbox, unboxed.sandbox_missing = "none", "bwrap: command not found"
+    results = json.loads(json.dumps(gradescope(unboxed, "en")))
+    assert results["extra_data"]["sandbox_missing"] == "bwrap: command not found"
+    text = notebook.present(results, ["one_hot"], 3, "en", public_only=True).text.splitlines()
+    assert "(ran without a sandbox: bwrap: command not found; fine for checking your own code)" in text
+    assert text.index("(ran without a sandbox: bwrap: command not found; fine for checking your own code)") < \
+        [i for i, line in enumerate(text) if "this cell" in line][0]
+    boxed = json.loads(json.dumps(gradescope(report(), "en")))
+    assert "without a sandbox" not in notebook.present(boxed, ["one_hot"], 3, "en", public_only=True).text

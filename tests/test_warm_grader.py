@@ -234,3 +234,69 @@ def test_the_identity_follows_the_kits_code_the_environment_and_mnist(tmp_path, 
     assert messages.identity({**environ, "MNIST_SANDBOX": "none"}) != data
     monkeypatch.setattr("shutil.which", lambda name: None)   # bwrap gone (as on Colab)
     assert messages.identity(environ) != data
+
+
+@pytest.mark.slow   # the hub's recipe for two accounts made here (its venv from the hub's tests): ~20 s
+def test_as_a_students_own_account_the_warm_grader_is_theirs_alone(tmp_path, mnist_path):
+    """On the hub each student checks as their own account, unprivileged: their warm grader runs as
+    them, in a box their code cannot leave for its socket; root gets no answer from it (the peer's
+    uid is checked), another student cannot even reach its folder."""
+    import json
+    import socket
+    import subprocess
+
+    from autograder.warm.daemon import peer
+    from tests.hub import Hub, make_account, remove_account, require_hub_parts
+
+    require_hub_parts()
+    student, other = make_account("mnistwarmstudent"), make_account("mnistwarmother")
+    try:
+        Hub(18500 + os.getpid() % 500).set_up(student, [other], mnist_path)
+        uid = int(subprocess.run(["id", "-u", student.name], capture_output=True, text=True, check=True).stdout)
+        where = Path(tempfile.gettempdir()) / f"mnist-tasks-warm-{uid}"
+        reaching = make_submission(tmp_path, {"preprocessing": f'''
+def normalize(images):
+    import os, socket
+    try:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect({str(where / SOCKET)!r})
+        raise RuntimeError("reached the warm grader")
+    except OSError:
+        pass
+    if os.path.exists({str(where)!r}):
+        raise RuntimeError("sees the warm grader's folder")
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+'''})
+        work = student.home / "ps1"
+        shutil.copytree(reaching, work)
+        subprocess.run(["chown", "-R", f"{student.name}:", str(work)], check=True)
+        ask = ("import json, sys\nfrom autograder.warm import client\n"
+               "r = client.grade(sys.argv[1], only=['normalize'])\n"
+               "print(json.dumps(None if r is None else [r.sandbox, r.score, r.max_score,"
+               " [x.message.en for x in r.results if x.score < x.max_score]]))")
+        done = student.run("python", "-c", ask, str(work))
+        assert done.returncode == 0, done.stderr[-3000:]
+        verdict = json.loads(done.stdout.splitlines()[-1])
+        log = (where / "grader.log").read_text(errors="replace")[-3000:] if (where / "grader.log").exists() else "no log"
+        assert verdict is not None, f"the student's warm grader did not answer; its log: {log}"
+        assert verdict[0] == "bwrap" and verdict[1] == verdict[2], verdict
+        assert os.stat(where).st_uid == uid and os.stat(where).st_mode & 0o777 == 0o700
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(where / SOCKET))   # root may open it; the grader answers nobody but its user
+            grader = peer(connection)[0]
+            connection.settimeout(30)
+            try:
+                connection.sendall(b'{"kind": "stop"}\n')
+                answered = connection.makefile("rb").readline()
+            except ConnectionResetError:   # closed unread: the kernel resets it
+                answered = b""
+            assert answered == b"", answered
+        assert f"Uid:\t{uid}\t" in Path(f"/proc/{grader}/status").read_text()
+        assert Path(f"/proc/{grader}").exists(), "root's stop was obeyed"
+        reach = other.run("python", "-c", "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])",
+                          str(where / SOCKET))
+        assert reach.returncode != 0 and "PermissionError" in reach.stderr, reach.stderr
+    finally:
+        remove_account(student.name)
+        remove_account(other.name)

@@ -300,3 +300,25 @@ def normalize(images):
     finally:
         remove_account(student.name)
         remove_account(other.name)
+
+
+def test_a_malformed_request_costs_the_grader_nothing(tmp_path, warm):
+    import json
+    import socket
+
+    from autograder.warm.messages import identity
+
+    submission = make_submission(tmp_path, {})
+    assert client.grade(submission, only=["one_hot"]) is not None
+    grader = client.grader_pid(warm)
+    answers = []
+    for line in (b"[]\n", b"not json\n", json.dumps({"kind": "grade", "identity": identity()}).encode() + b"\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(warm / SOCKET))
+            connection.settimeout(60)
+            connection.sendall(line)
+            answers.append(connection.makefile("rb").readline())
+    assert answers[:2] == [b"", b""] and json.loads(answers[2])["status"] == "refused"
+    assert client.grader_pid(warm) == grader
+    report = client.grade(submission, only=["one_hot"])
+    assert report.score == report.max_score

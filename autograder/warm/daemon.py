@@ -212,12 +212,14 @@ def serve(folder: Path, identity: str) -> None:
                     request = json.loads(line)
                 except (OSError, ValueError):
                     continue
+                if not isinstance(request, dict):
+                    continue
                 reply = refusal(request, identity)
                 if reply is not None:
                     let_go()   # before the answer: the asker's next connect finds no socket of this grader
                     _send(connection, reply)
                     break
-                workers_of_grading = workers.for_sandbox(request["sandbox"] or ("bwrap" if jail.available() else "none"))
+                workers_of_grading = workers.for_sandbox(request.get("sandbox") or ("bwrap" if jail.available() else "none"))
                 if isinstance(workers_of_grading, BoxedForkServer):
                     graded_in_a_child(connection, request, workers_of_grading)
                 else:   # unboxed (Colab): this process keeps what the gradings load; one student's notebook

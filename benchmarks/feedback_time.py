@@ -131,24 +131,17 @@ def main(argv: list[str] | None = None) -> int:
             cells_off = grade_cells(ps1, off, args.runs)
             row('grade cell grade_cell("one_hot")', cells[0], cells[1:], cells_off)
 
-            client.stop(where)
-            cold = pytest_run(ps1, env, "-k", "one_hot")
-            warm = [pytest_run(ps1, env, "-k", "one_hot") for _ in range(args.runs)]
-            without = [pytest_run(ps1, off, "-k", "one_hot") for _ in range(args.runs)]
-            row("pytest autograder/ -k one_hot (ps1)", cold, warm, without)
+            def pytest_row(name, folder, *selection):
+                """The first run after the warm grader stopped, then ``--runs`` warm and off."""
+                client.stop(where)
+                cold = pytest_run(folder, env, *selection)
+                warm = [pytest_run(folder, env, *selection) for _ in range(args.runs)]
+                row(name, cold, warm, [pytest_run(folder, off, *selection) for _ in range(args.runs)])
 
-            client.stop(where)
-            cold = pytest_run(ps1, env)
-            warm = [pytest_run(ps1, env) for _ in range(args.runs)]
-            without = [pytest_run(ps1, off) for _ in range(args.runs)]
-            row("pytest autograder/ (whole ps1)", cold, warm, without)
+            pytest_row("pytest autograder/ -k one_hot (ps1)", ps1, "-k", "one_hot")
+            pytest_row("pytest autograder/ (whole ps1)", ps1)
             idle_ps1 = warm_grader_memory(where)
-
-            client.stop(where)
-            cold = pytest_run(ps3, env)
-            warm = [pytest_run(ps3, env) for _ in range(args.runs)]
-            without = [pytest_run(ps3, off) for _ in range(args.runs)]
-            row("pytest autograder/ (whole ps3: plots, a training)", cold, warm, without)
+            pytest_row("pytest autograder/ (whole ps3: plots, a training)", ps3)
             idle_ps3 = warm_grader_memory(where)
 
             # A hub: more students' warm graders beside this one share the libraries' pages.

@@ -156,22 +156,7 @@ def test_off_idle_and_identity(tmp_path, warm, monkeypatch):
 
 def test_student_code_cannot_reach_the_warm_grader(tmp_path, warm):
     """A student who has read this code knows where the socket is: from the box it is not there."""
-    where = str(warm / SOCKET)
-    reaching = make_submission(tmp_path, {"preprocessing": f'''
-def normalize(images):
-    import socket
-    for path in ({where!r}, {str(warm)!r}):
-        try:
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            connection.connect({where!r})
-            raise RuntimeError("reached the warm grader")
-        except OSError:
-            pass
-    import os
-    if os.path.exists({str(warm)!r}):
-        raise RuntimeError("sees the warm grader's folder")
-    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
-'''})
+    reaching = _reaching_for(warm, tmp_path)
     report = client.grade(reaching, only=["normalize"])
     assert report.score == report.max_score, [r.message.en for r in report.results if r.score < r.max_score]
 
@@ -182,6 +167,24 @@ def test_without_a_box_the_warm_grader_says_it_ran_unboxed(tmp_path, warm, monke
     report = client.grade(make_submission(tmp_path, {}), only=["one_hot"])
     assert report is not None and report.score == report.max_score
     assert report.sandbox == "none" and report.sandbox_missing
+
+
+def _reaching_for(folder: Path, tmp_path: Path) -> Path:
+    """The reference, but its ``normalize`` first tries the warm grader's socket in ``folder`` and
+    looks for the folder: it loses its points if either is there to be found."""
+    return make_submission(tmp_path, {"preprocessing": f'''
+def normalize(images):
+    import os, socket
+    try:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect({str(folder / SOCKET)!r})
+        raise RuntimeError("reached the warm grader")
+    except OSError:
+        pass
+    if os.path.exists({str(folder)!r}):
+        raise RuntimeError("sees the warm grader's folder")
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+'''})
 
 
 def _processes() -> list[int]:
@@ -254,19 +257,7 @@ def test_as_a_students_own_account_the_warm_grader_is_theirs_alone(tmp_path, mni
         Hub(18500 + os.getpid() % 500).set_up(student, [other], mnist_path)
         uid = int(subprocess.run(["id", "-u", student.name], capture_output=True, text=True, check=True).stdout)
         where = Path(tempfile.gettempdir()) / f"mnist-tasks-warm-{uid}"
-        reaching = make_submission(tmp_path, {"preprocessing": f'''
-def normalize(images):
-    import os, socket
-    try:
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.connect({str(where / SOCKET)!r})
-        raise RuntimeError("reached the warm grader")
-    except OSError:
-        pass
-    if os.path.exists({str(where)!r}):
-        raise RuntimeError("sees the warm grader's folder")
-    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
-'''})
+        reaching = _reaching_for(where, tmp_path)
         work = student.home / "ps1"
         shutil.copytree(reaching, work)
         subprocess.run(["chown", "-R", f"{student.name}:", str(work)], check=True)

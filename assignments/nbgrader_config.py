@@ -10,7 +10,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
-from autograder.nbgrader_plugin import BoxedExecute, IsolatedGrades
+from autograder.nbgrader.preprocessors import BoxedExecute, IsolatedGrades
 from mnist_kit.runtime import path_with_this_python
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
@@ -26,7 +26,7 @@ os.environ["PATH"] = path_with_this_python(os.environ.get("PATH"))
 # --- Autograde --------------------------------------------------------------------------------
 # Grade cells are scored by the isolated grader, not by what the student's kernel printed:
 # IsolatedGrades rewrites the outputs of every grade cell that calls grade_cell(...)
-# (autograder/nbgrader_plugin.py). So nothing graded needs the student's kernel, and autograde runs
+# (autograder/nbgrader/preprocessors.py). So nothing graded needs the student's kernel, and autograde runs
 # none: no kernel start, no experiment re-run (4× the grading time before), no kernel that a
 # submission can crash; the notebook keeps the student's code, its outputs are cleared as nbgrader
 # always does. MNIST_COURSE_EXECUTE=1 runs the notebooks in a kernel again (nbgrader's Execute),
@@ -46,10 +46,10 @@ c.Autograde.autograde_preprocessors = [
 # The language the grade cells' verdicts (the feedback) are written in. What is graded and cached
 # is the same in both; `mnist-course autograde --lang en` writes one run's feedback in English.
 c.IsolatedGrades.language = "ja"
-# Student code runs in a bubblewrap box (autograder/jail.py). "none" only where each grading is
+# Student code runs in a bubblewrap box (autograder/sandbox/jail.py). "none" only where each grading is
 # isolated already (one container per submission); the feedback says which. Default: $MNIST_SANDBOX, else bwrap.
 # c.IsolatedGrades.sandbox = "none"
-# The grader's own trainings are recalled from .mnist-grade-cache/training-memo/ (autograder/memo.py)
+# The grader's own trainings are recalled from .mnist-grade-cache/training-memo/ (autograder/training/memo.py)
 # when a submission builds an architecture trained before; False trains every model again.
 # c.IsolatedGrades.training_memo = False
 c.IsolatedGrades.timeout = 1800  # seconds for grading one notebook (the slowest, ps2, takes about 1 min)

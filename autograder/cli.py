@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                              "how a deployment sets it for nbgrader's autograde and the grade cells")
     memo = parser.add_mutually_exclusive_group()
     memo.add_argument("--training-memo", type=Path, metavar="DIR",
-                      help="where the grader's own trainings are kept and recalled (autograder.memo; default: the "
+                      help="where the grader's own trainings are kept and recalled (autograder.training.memo; default: the "
                            "course's .mnist-grade-cache/training-memo, else ~/.cache/mnist-tasks/training-memo)")
     memo.add_argument("--no-training-memo", action="store_true",
                       help="train every model now: recall nothing, keep nothing")
@@ -62,22 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     except course_secret.MissingSecret as error:
         print(error.text.get(language), file=sys.stderr)
         return 2
-    from autograder.sandbox import protect_grader_process
+    from autograder.sandbox.supervision import protect_grader_process
 
     protect_grader_process()   # student code in the workers must not reach this process's output
 
     # TensorFlow is imported by grade(), quietly, once its worker has started: both imports then
     # take their ~5 s at the same time.
     from autograder.grade import grade
-    from autograder.jail import SandboxUnavailable
-    from autograder.report import table, write_json
+    from autograder.sandbox.jail import SandboxUnavailable
+    from autograder.feedback.report import table, write_json
     from mnist_kit.data import MnistDataError
 
     # A boxed fork server the caller gave this process (mnist-course autograde: one per Dask
     # worker), for its workers without a TensorFlow import each; None: fresh boxed workers.
     workers = None
     if os.environ.get("MNIST_FORK_SERVER") and args.sandbox != "none":
-        from autograder.forkbox import BoxedForkServer
+        from autograder.sandbox.forkbox import BoxedForkServer
 
         workers = BoxedForkServer.attached()
     try:
@@ -97,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             workers.close()
     print(table(report, language))
     if report.sandbox_missing is not None:
-        from autograder import render
+        from autograder.feedback import render
 
         print(render.say("no_sandbox", language, reason=report.sandbox_missing))
     if secret is None and not args.public_only:
-        from autograder import render
+        from autograder.feedback import render
 
         print(render.say("no_secret", language))
     if args.json:
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _memo(args, course_secret):
-    from autograder import memo
+    from autograder.training import memo
 
     if args.no_training_memo:
         return None

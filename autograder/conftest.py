@@ -10,7 +10,7 @@ the folder's ``pytest.ini`` loads this module as a plugin with ``--notebook``: t
 of that notebook's grade cells are graded, and the points are the notebook's.
 
 The submission is graded once per session, in the sandbox; each check becomes one test whose
-failure shows the grader's verdict (``autograder.render``), not pytest's introspection. Test ids
+failure shows the grader's verdict (``autograder.feedback.render``), not pytest's introspection. Test ids
 are ``<task>:<n>`` (``one_hot:3``, ``variant_D:2``): ``-k one_hot`` selects exactly one_hot's
 checks. Hidden checks run only with ``--hidden``, and only where the course's secret is
 (``autograder.secret``: ``--course DIR``, or the nbgrader course around the current directory);
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import render
+from autograder.feedback import render
 from mnist_kit.i18n import current_language
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +64,7 @@ def grade_cells(config) -> list[tuple[tuple[str, ...], float]]:
         return []
     import json
 
-    from autograder.notebook import requested
+    from autograder.nbgrader.cells import requested
 
     path = Path(config.rootpath) / notebook
     cells = []
@@ -109,8 +109,9 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.fixture(scope="session")
 def grading(request):
-    from autograder import memo, secret as course_secret
+    from autograder import secret as course_secret
 
+    from autograder.training import memo
     config = request.config
     training_memo = None if config.getoption("--no-training-memo") else \
         memo.for_grading(course_secret.course_of(config.getoption("--course")))
@@ -194,10 +195,10 @@ FEEDBACK_PAGE = "mnist-feedback.html"
 
 
 def write_feedback_page(config, report, selected, language: str, score_line: str) -> Path | None:
-    """The run's verdicts with their figures, tables and charts (``autograder.feedback``), as one
+    """The run's verdicts with their figures, tables and charts (``autograder.feedback.page``), as one
     page in the assignment folder, for a browser; None where the folder cannot be written."""
-    from autograder import feedback
-    from autograder.report import verdict
+    from autograder.feedback import page as feedback
+    from autograder.feedback.report import verdict
 
     folder = Path(config.getoption("--submission")).resolve()
     if folder.name == "mnist_tasks":

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from autograder.exhibits import Exhibit
-from autograder.findings import EarlyStoppingTrial, ModelEvidence
+from autograder.training.findings import EarlyStoppingTrial, ModelEvidence
 from autograder.protocol import Outcome, PlannedProbe
 from mnist_kit.i18n import Text
 
@@ -24,7 +24,7 @@ class Verdict:
     fraction: float          # share of the check's points earned, 0..1
     message: Text
     # The mistake behind it, when the check recognised one (dividing by 256): said once per task,
-    # above its checks (autograder.render), however many checks it fails.
+    # above its checks (autograder.feedback.render), however many checks it fails.
     diagnosis: Text | None = None
     exhibit: Exhibit | None = None   # what the feedback shows beside the words (autograder.exhibits)
 

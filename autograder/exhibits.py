@@ -1,7 +1,7 @@
 """What a verdict shows beside its words: the student's figure with the fault marked, the layer
 table expected beside actual, an accuracy against its threshold. Plain JSON data, made by the
 checks (``autograder.core.Verdict.exhibit``), carried in results.json, drawn by
-``autograder.feedback`` in the grader's own process: student code never writes any of it.
+``autograder.feedback.page`` in the grader's own process: student code never writes any of it.
 
 A figure exhibit names its probe; the picture itself (``Figure``) is the worker's RGBA pixels of
 the student's Figure, read and encoded by ``autograder.figures`` after the checks concluded, and
@@ -20,7 +20,7 @@ class FigureExhibit(TypedDict):
 
 
 class LayerRow(TypedDict):
-    expected: str | None         # autograder.architecture.describe_row, or None where a layer is missing
+    expected: str | None         # autograder.training.architecture.describe_row, or None where a layer is missing
     actual: str | None
     differs: bool
 

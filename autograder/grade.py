@@ -2,7 +2,7 @@
 
     report = grade(Path("path/to/submission"))        # the directory that contains mnist_tasks/
 
-Runs in the trusted process. Student code runs only in ``autograder.sandbox``'s workers; what
+Runs in the trusted process. Student code runs only in the box's workers (``autograder.sandbox``); what
 comes back is plain data read by ``autograder.core.Evidence``.
 """
 
@@ -17,16 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import pictures, sources
+from autograder import sources
+from autograder.feedback import pictures
 from autograder.checks import catalog
 from autograder.core import Check, Evidence, Verdict
 from autograder.exhibits import Exhibit, Figure
 from autograder.protocol import ATTENTION_STATUSES, Incident, Outcome, PlannedProbe, Probe, subject_of_item, \
     variant_of_probe, variant_of_subject, variant_subject, wire
-from autograder import jail
-from autograder.memo import Memo, TrainingSource
-from autograder.retraining import TrainingContext
-from autograder.sandbox import Limits, WorkerSource, run_probes
+from autograder.sandbox import jail
+from autograder.training.memo import Memo, TrainingSource
+from autograder.training.retraining import TrainingContext
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.probes import run_probes
+from autograder.sandbox.workers import WorkerSource
 from autograder.secret import CourseSecret
 from mnist_kit import variants as variant_table
 from mnist_kit.i18n import Text
@@ -58,7 +61,7 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     incidents: list[Incident] = field(default_factory=list)   # probes that hung, crashed, tampered...
     secret: str | None = None   # the fingerprint of the course secret of the hidden checks; None: public only
-    sandbox: jail.SandboxMode = "bwrap"   # where the student code ran (autograder.jail)
+    sandbox: jail.SandboxMode = "bwrap"   # where the student code ran (autograder.sandbox.jail)
     sandbox_missing: str | None = None    # why no box could be made, when a self-check ran without one
     trainings: dict[str, TrainingSource] = field(default_factory=dict)   # by variant: trained now or recalled
     figures: dict[str, Figure] = field(default_factory=dict)   # by probe: the student's figures the exhibits show
@@ -120,12 +123,12 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
     does what the probe's ``then`` asks — reads, vets and trains a builder's model, tries an
     early-stopping callback — in this process, while the worker goes on; then every check
     concludes from that evidence alone. ``workers``: where the sandbox's workers come from
-    (``autograder.sandbox``: fresh processes by default, a ``ForkServer`` for many gradings).
-    ``sandbox``: "bwrap" (student code in a box, ``autograder.jail``; refused with
+    (``autograder.sandbox.probes``: fresh processes by default, a ``ForkServer`` for many gradings).
+    ``sandbox``: "bwrap" (student code in a box, ``autograder.sandbox.jail``; refused with
     ``jail.SandboxUnavailable`` where none can be made) or "none"; by default "bwrap" for a course's
     grading (with its ``secret``), and for a student's self-check "bwrap" where a box can be made,
     else "none" with the reason in ``Report.sandbox_missing``. ``memo``: the training memo
-    (``autograder.memo``) whose trainings are recalled instead of run again; None: train everything.
+    (``autograder.training.memo``) whose trainings are recalled instead of run again; None: train everything.
     """
     started = time.perf_counter()
     missing = None
@@ -216,7 +219,7 @@ def grade(submission: Path, *, only: list[str] | None = None, names: set[str] | 
 def _follow_up(then, probe_id: str, outcome: Outcome, evidence: Evidence, to_train: set,
                context: TrainingContext, timings) -> None:
     """The grader's own work on one outcome (``PlannedProbe.then``), done as it arrives."""
-    from autograder import retraining
+    from autograder.training import retraining
 
     if then == "read_model":
         variant_id = variant_of_probe(probe_id)

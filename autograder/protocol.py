@@ -1,6 +1,6 @@
 """The messages between the grader and its sandboxed workers, and the names that tie them to checks.
 
-One place defines what crosses the process boundary (``autograder.sandbox`` ↔ ``autograder.worker``)
+One place defines what crosses the process boundary (``autograder.sandbox.probes`` ↔ ``autograder.worker``)
 and what the checks read back:
 
 - a ``Probe`` asks the worker to call one student function with arguments built from ``ArgSpec``s;
@@ -167,7 +167,7 @@ class Outcome(TypedDict, total=False):
     axes: list[dict[str, Any]]       # kind "figure"; an image's "cmap_colors": its colormap sampled as RGBA
     history: dict[str, list[float]]  # kind "chain": the History of the fit with the student's functions
     figure: dict[str, Any]           # kind "chain": plot_history's Figure of it, described as kind "figure"
-    picture: str                     # kind "figure" with Probe.picture: its RGBA pixels' .npy (autograder.pictures)
+    picture: str                     # kind "figure" with Probe.picture: its RGBA pixels' .npy (autograder.feedback.pictures)
     picture_panels: list[int]        # the panels drawn, when not all (a figure of many: the rows at fault)
     step: str                        # kind "chain", status "error": the step that raised
     to_categorical_calls: int

@@ -1,7 +1,7 @@
 """Calibrate the grader's accuracy thresholds: train the reference models the way the grader does.
 
 For every variant of ``mnist_kit.variants`` (or ``--variants A,D``) and every seed (``--seeds``,
-default 0..4) this runs ``autograder.retraining.train_and_score`` on the reference model of
+default 0..4) this runs ``autograder.training.retraining.train_and_score`` on the reference model of
 ``solutions/mnist_tasks`` — the grader's own training, budget and test scoring, nothing else.
 Each seed is one pass over the variants in one process, in the table's order, as the grader runs
 a submission; so a pass's total is also the grading time of the training part.
@@ -105,7 +105,7 @@ def reference_json(variant) -> str:
 
 
 def run(variant_ids: list[str], seeds: list[int], mnist) -> tuple[dict, list[dict]]:
-    from autograder import retraining
+    from autograder.training import retraining
     from mnist_kit import variants
 
     chosen = [variants.get(variant_id) for variant_id in variant_ids]
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         output = Path(args.output)
         document = json.loads(output.read_text()) if output.is_file() else {}
         document.update({
-            "description": "Reference accuracies under the grader's training (autograder.retraining.train_and_score); "
+            "description": "Reference accuracies under the grader's training (autograder.training.retraining.train_and_score); "
                            "written by benchmarks/calibrate.py, read by tests/test_calibration.py.",
             "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **versions(),

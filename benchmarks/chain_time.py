@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.checks import chain  # noqa: E402
-from autograder.forkbox import BoxedForkServer  # noqa: E402
+from autograder.sandbox.forkbox import BoxedForkServer  # noqa: E402
 from autograder.grade import grade, select  # noqa: E402
 
 

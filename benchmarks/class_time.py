@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                              "ratio of their students/hour/core; bwrap or none: every configuration in that mode "
                              "(default: $MNIST_SANDBOX, else bwrap)")
     parser.add_argument("--memo", choices=("on", "off", "both"), default="on",
-                        help="the training memo (autograder.memo): both: only `mnist-course autograde` with 2 "
-                             "workers, the memo and the boxed fork server (autograder.forkbox) off, then the "
+                        help="the training memo (autograder.training.memo): both: only `mnist-course autograde` with 2 "
+                             "workers, the memo and the boxed fork server (autograder.sandbox.forkbox) off, then the "
                              "server on, then both on (the course's memo empty at the start), and the ratios "
                              "of their students/hour/core")
     args = parser.parse_args(argv)
@@ -156,7 +156,7 @@ def _memo_ratio(args, workspace: Path, cores: int) -> int:
     for memo, server in (("off", "off"), ("off", "on"), ("on", "on")):
         copy = build(workspace / f"memo-{memo}-{server}", args.assignment, args.students, workspace)
         if server == "off":
-            os.environ["MNIST_NO_FORK_SERVER"] = "1"   # read by each Dask worker (autograder.forkbox)
+            os.environ["MNIST_NO_FORK_SERVER"] = "1"   # read by each Dask worker (autograder.sandbox.forkbox)
         else:
             os.environ.pop("MNIST_NO_FORK_SERVER", None)
         seconds = timed(lambda: classgrade.autograde(copy.root, [args.assignment], workers=2, progress=False,

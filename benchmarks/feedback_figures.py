@@ -1,5 +1,5 @@
 """What the feedback's figures cost a warm grading: the worker drawing each plot (Agg), the grader
-framing and encoding them (``autograder.pictures``), and the HTML of every test (``autograder.feedback``).
+framing and encoding them (``autograder.feedback.pictures``), and the HTML of every test (``autograder.feedback.page``).
 
     MNIST_NPZ=../shared/data/mnist.npz .venv/bin/python benchmarks/feedback_figures.py [--runs 5]
 
@@ -24,8 +24,10 @@ from unittest import mock
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder import grade as grading, memo as training_memo, report as reporting  # noqa: E402
-from autograder.forkbox import BoxedForkServer  # noqa: E402
+from autograder import grade as grading  # noqa: E402
+from autograder.training import memo as training_memo
+from autograder.feedback import report as reporting
+from autograder.sandbox.forkbox import BoxedForkServer  # noqa: E402
 from mnist_course import assignments  # noqa: E402
 
 NO_LEGEND = ("plots.py", 'axes.legend(loc="best")', "pass")
@@ -61,7 +63,7 @@ def drawing_alone(folder: Path, runs: int) -> float:
 
     import numpy as np
 
-    from autograder import pictures
+    from autograder.feedback import pictures
     from autograder.core import Evidence
     from autograder.worker import arguments, describe, hints
     from mnist_course.reference_figures import picture_probes

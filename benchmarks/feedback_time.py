@@ -39,7 +39,7 @@ from mnist_course import assignments, course  # noqa: E402
 
 GRADE_CELL = """
 import json, sys, time
-from autograder.notebook import grade_cell
+from autograder.nbgrader.cells import grade_cell
 import io, contextlib
 times = []
 for _ in range(int(sys.argv[1])):

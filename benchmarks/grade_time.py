@@ -6,10 +6,10 @@
 Prints the wall time of each run and, from the grader's own timings, the seconds spent training
 each variant. ``--sandbox both`` alternates boxed and unboxed runs in the same session and prints
 the ratio of their medians, and bwrap's own start-up cost (``bwrap … /bin/true`` against
-``/bin/true``). ``--memo`` (``autograder.memo``): ``off`` trains everything (``--no-training-memo``);
+``/bin/true``). ``--memo`` (``autograder.training.memo``): ``off`` trains everything (``--no-training-memo``);
 ``cold`` gives each run an empty memo; ``warm`` fills one memo with an untimed run first; ``both``
 alternates cold and warm runs and prints their medians. ``--fork-server``: every run is lent one
-boxed fork server, as a class's gradings are (``autograder.forkbox``). A benchmark, not a test: it prints figures
+boxed fork server, as a class's gradings are (``autograder.sandbox.forkbox``). A benchmark, not a test: it prints figures
 and never fails on them.
 """
 
@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--sandbox", choices=("both", "bwrap", "none"), default="bwrap")
     parser.add_argument("--memo", choices=("off", "cold", "warm", "both"), default="off")
     parser.add_argument("--fork-server", action="store_true",
-                        help="lend every run one boxed fork server (autograder.forkbox), started here first, as "
+                        help="lend every run one boxed fork server (autograder.sandbox.forkbox), started here first, as "
                              "nbgrader's autograde and each Dask worker of mnist-course autograde lend theirs")
     args = parser.parse_args()
     if args.sandbox == "both" and args.memo == "both":
@@ -50,7 +50,7 @@ def main() -> int:
     lent_env: dict[str, str] = {}
     lent_fds: tuple[int, ...] = ()
     if args.fork_server:
-        from autograder.forkbox import BoxedForkServer
+        from autograder.sandbox.forkbox import BoxedForkServer
 
         started = time.perf_counter()
         server = BoxedForkServer()
@@ -108,7 +108,7 @@ def main() -> int:
 
 def _bwrap_startup_ms() -> float:
     """Milliseconds an empty box adds to starting /bin/true (as a worker's box is built, uid drop included)."""
-    from autograder import jail
+    from autograder.sandbox import jail
 
     def median_ms(argv):
         times = []

@@ -33,7 +33,7 @@ filterwarnings =
     ignore::DeprecationWarning:matplotlib
 """
 # The folder `pytest autograder/` names. No __init__.py: a folder without one never shadows the
-# installed autograder package (PEP 420), so `from autograder.notebook import grade_cell` in the
+# installed autograder package (PEP 420), so `from autograder.nbgrader.cells import grade_cell` in the
 # notebook still finds the kit.
 SELF_CHECK = """\
 \"\"\"自己チェック / self-check: `pytest autograder/` grades this folder's mnist_tasks/ (pytest.ini).

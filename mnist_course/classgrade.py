@@ -9,10 +9,10 @@ Two stages, so that grading runs in parallel while the gradebook has one writer:
 1. **Grading, in parallel.** For each submission, the files the grader will see (the student's
    ``mnist_tasks/*.py`` with the provided ones restored from ``source/``, as nbgrader restores
    them) travel to a Dask worker as bytes, are graded there by the isolated grader
-   (``autograder.notebook.run_grader``: a new process, its sandboxed workers, its own thread
+   (``autograder.nbgrader.cells.run_grader``: a new process, its sandboxed workers, its own thread
    settings, as calibrated), and the results come back. No shared file system is needed.
 2. **Recording, one at a time.** This process stores each result in the course's results cache
-   (``autograder.cache``, keyed by the files' content) and runs ``nbgrader autograde ASSIGNMENT
+   (``autograder.training.cache``, keyed by the files' content) and runs ``nbgrader autograde ASSIGNMENT
    --student ID``: nbgrader's own autograde, whose ``IsolatedGrades`` finds the result in the cache
    instead of grading again, writes the gradebook, the autograded notebook and everything feedback,
    formgrader and export read. Only this process writes to the gradebook (SQLite or PostgreSQL).
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from autograder.cache import COURSE_CACHE
+from autograder.training.cache import COURSE_CACHE
 from mnist_kit.i18n import Text, current_language
 from mnist_kit.runtime import path_with_this_python
 
@@ -54,7 +54,7 @@ class Submission:
     student: str
     files: dict[str, bytes]      # mnist_tasks/*.py as the grader will see them
     items: tuple[str, ...]       # the tasks of the notebook's grade cells
-    key: str                     # autograder.cache key of grading these files for these items (any language)
+    key: str                     # autograder.training.cache key of grading these files for these items (any language)
 
 
 @dataclass
@@ -81,7 +81,7 @@ def notebook_items(root: Path, assignment: str) -> tuple[str, ...]:
     import nbformat
     from nbgrader import utils
 
-    from autograder.notebook import requested
+    from autograder.nbgrader.cells import requested
 
     items: list[str] = []
     for path in sorted((root / "source" / assignment).glob("*.ipynb")):
@@ -95,14 +95,14 @@ def notebook_items(root: Path, assignment: str) -> tuple[str, ...]:
 def feedback_language(root: Path, language: str | None) -> str:
     """The language of the recorded feedback: ``language`` (``--lang``) if given, else the course's
     ``c.IsolatedGrades.language`` (what ``nbgrader autograde`` writes in), else the grade cells' default."""
-    from autograder.notebook import NOTEBOOK_LANGUAGE
+    from autograder.nbgrader.cells import NOTEBOOK_LANGUAGE
 
     return language or course_config(root).IsolatedGrades.get("language") or NOTEBOOK_LANGUAGE
 
 
 def submissions(root: Path, assignment: str, students: list[str] | None, secret) -> list[Submission]:
     """The submitted students of ``assignment`` (nbgrader's submitted/STUDENT/ASSIGNMENT layout)."""
-    from autograder import cache
+    from autograder.training import cache
 
     config = course_config(root)
     kept = set(config.Autograde.get("exclude_overwriting", {}).get(assignment, []))
@@ -128,8 +128,8 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
     grading hung past its limit. ``sandbox``: ``mnist-grade --sandbox`` (None: the worker's
     ``$MNIST_SANDBOX``, else bwrap). ``training_memo``: the course's memo folder (shared by every
     worker on this machine), False for none."""
-    from autograder.forkbox import process_server
-    from autograder.notebook import GraderTimeout, run_grader
+    from autograder.sandbox.forkbox import process_server
+    from autograder.nbgrader.cells import GraderTimeout, run_grader
 
     with tempfile.TemporaryDirectory(prefix="mnist-class-") as temporary:
         package = Path(temporary) / "mnist_tasks"
@@ -147,7 +147,7 @@ def grade_files(files: dict[str, bytes], items: tuple[str, ...], language: str, 
 
 class Recording(TypedDict):
     """What the ledger knows of one student's recorded grades."""
-    key: str          # the autograder.cache key of the content they were graded from
+    key: str          # the autograder.training.cache key of the content they were graded from
     language: str     # of the recorded feedback
 
 
@@ -255,14 +255,14 @@ def autograde(root: Path, assignments: list[str], *, students: list[str] | None 
     from distributed import as_completed
     from tqdm import tqdm
 
-    from autograder import cache
+    from autograder.training import cache
     from autograder import secret as course_secret
 
     root = Path(root).resolve()
     secret = course_secret.for_course(root)   # before anything starts: MissingSecret says what to do
     cache_dir = root / CACHE
     ledger = Ledger(cache_dir / LEDGER)
-    from autograder import memo
+    from autograder.training import memo
 
     memo_folder = str(memo.for_course(root).folder) if training_memo else False
     language = feedback_language(root, language)

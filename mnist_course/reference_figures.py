@@ -1,6 +1,6 @@
-"""The reference's figures the feedback shows beside a student's (``autograder.pictures``), drawn
+"""The reference's figures the feedback shows beside a student's (``autograder.feedback.pictures``), drawn
 from ``solutions/`` exactly as the grader's worker draws a student's (``autograder.worker.describe``)
-and written to ``autograder/reference_figures/``, which ships with the kit (students' installs hold
+and written to ``autograder/feedback/reference_figures/``, which ships with the kit (students' installs hold
 no solutions). ``tests/unit/test_reference_figures.py`` keeps them in sync.
 
     mnist-make-reference-figures            # after changing solutions/mnist_tasks/plots.py or a plot check
@@ -34,8 +34,8 @@ def picture_probes() -> list[dict]:
 
 
 def draw() -> dict[str, tuple[np.ndarray, dict]]:
-    """Probe id → (the reference figure's pixels, RGB, and the Figure record ``autograder.pictures`` makes)."""
-    from autograder import pictures
+    """Probe id → (the reference figure's pixels, RGB, and the Figure record ``autograder.feedback.pictures`` makes)."""
+    from autograder.feedback import pictures
     from autograder.worker import arguments, describe
 
     sys.path.insert(0, str(REFERENCE.parent))
@@ -59,7 +59,7 @@ def draw() -> dict[str, tuple[np.ndarray, dict]]:
 
 
 def write(target: Path | None = None) -> list[Path]:
-    from autograder import pictures
+    from autograder.feedback import pictures
 
     target = Path(target or pictures.REFERENCES)
     target.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 LANGUAGES = ("ja", "en")
 # Where nothing says otherwise (no --lang, no MNIST_TASKS_LANG, no Japanese or other locale), the
-# kit speaks English; the course's notebooks set Japanese themselves (autograder.notebook).
+# kit speaks English; the course's notebooks set Japanese themselves (autograder.nbgrader.cells).
 DEFAULT_LANGUAGE = "en"
 
 

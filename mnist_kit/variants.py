@@ -13,7 +13,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Budget:
-    """The grader's brief training of a variant (autograder.retraining.train_and_score)."""
+    """The grader's brief training of a variant (autograder.training.retraining.train_and_score)."""
 
     batch_size: int
     epochs: int = 1

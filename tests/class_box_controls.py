@@ -5,7 +5,7 @@ kit, never tests/: the account's Python is the hub's venv, and this file is copi
 submissions). FOLDER holds ``attacker/``, ``looker/`` and ``both/`` (tests/box_attempts.py). Each
 is graded for ``normalize`` in a class box, one after another, with the defences and without them:
 
-- ``defended``: ``autograder.forkbox.BoxedForkServer`` as a class is graded;
+- ``defended``: ``autograder.sandbox.forkbox.BoxedForkServer`` as a class is graded;
 - ``undefended``: the class box as it was before #29: bwrap's own init as the box's pid 1 beside
   the server, the kernel's keyrings open to workers, and a sweep that leaves POSIX message queues.
 
@@ -18,10 +18,10 @@ import json
 import sys
 from pathlib import Path
 
-from autograder import jail
-from autograder.forkbox import BoxedForkServer
+from autograder.sandbox import jail
+from autograder.sandbox.forkbox import BoxedForkServer
 from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 
 # Not run as ``-m autograder.worker``: no keyring filter (autograder.worker.syscalls) in it or its workers.
 UNDEFENDED_SERVER = (

@@ -63,13 +63,13 @@ def mnist(mnist_path):
 
 @pytest.fixture(scope="session")
 def warm_workers():
-    """One grading worker kept between the meta-tests' gradings (``autograder.sandbox.WarmWorkers``).
+    """One grading worker kept between the meta-tests' gradings (``autograder.sandbox.workers.WarmWorkers``).
 
     For tests that grade honest variations of the reference, where isolation between submissions
     is not what is tested: each grading then costs its probes, not a TensorFlow start-up. The
     isolation and adversarial tests start fresh workers, as real grading does.
     """
-    from autograder.sandbox import WarmWorkers
+    from autograder.sandbox.workers import WarmWorkers
 
     workers = WarmWorkers()
     yield workers
@@ -78,10 +78,10 @@ def warm_workers():
 
 @pytest.fixture(scope="session")
 def training_memo(tmp_path_factory):
-    """One training memo (``autograder.memo``) for the meta-tests' gradings: the first grading of an
+    """One training memo (``autograder.training.memo``) for the meta-tests' gradings: the first grading of an
     architecture trains it (cold), every later one recalls it (warm), and all of them must give
     the results recorded without a memo (tests/golden.py)."""
-    from autograder.memo import Memo
+    from autograder.training.memo import Memo
 
     return Memo(tmp_path_factory.mktemp("training-memo"))
 
@@ -95,19 +95,19 @@ def unchanged(request):
 
 
 class _ForkServers:
-    """Boxed gradings' workers from a boxed fork server (``autograder.forkbox``, as a class is
-    graded), unboxed ones' from an unboxed one (``autograder.workers.ForkServer``)."""
+    """Boxed gradings' workers from a boxed fork server (``autograder.sandbox.forkbox``, as a class is
+    graded), unboxed ones' from an unboxed one (``autograder.sandbox.workers.ForkServer``)."""
 
     reuses = False
 
     def __init__(self):
-        from autograder import jail
-        from autograder.sandbox import ForkServer
+        from autograder.sandbox import jail
+        from autograder.sandbox.workers import ForkServer
 
         self.unboxed = ForkServer()
         self.boxed = None
         if jail.available():
-            from autograder.forkbox import BoxedForkServer
+            from autograder.sandbox.forkbox import BoxedForkServer
 
             self.boxed = BoxedForkServer()
         self.folder = self.boxed.folder if self.boxed else None

@@ -34,7 +34,7 @@ MONKEYPATCH = '''
 
 # --- tampering: make every grade cell claim full marks in the kernel ---
 try:
-    import autograder.notebook as _notebook
+    import autograder.nbgrader.cells as _notebook
     _notebook.grade_cell = lambda *items, points: points
 except Exception:
     pass
@@ -42,7 +42,7 @@ except Exception:
 
 
 # Provided files are restored from source at autograde, whatever the student made of them.
-TAMPERED_INIT = "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"
+TAMPERED_INIT = "import autograder.nbgrader.cells as _n\n_n.grade_cell = lambda *items, points: points\n"
 
 # Injected beside the package: were the isolated grader to import any of it, every check would pass.
 FAKE_CLI = '''
@@ -55,7 +55,7 @@ if "--json" in arguments:
 print("all correct: 100/100")
 '''
 INJECTED = {"autograder/__init__.py": "", "autograder/__main__.py": FAKE_CLI, "autograder/cli.py": FAKE_CLI,
-            "sitecustomize.py": "import autograder.notebook as _n\n_n.grade_cell = lambda *items, points: points\n"}
+            "sitecustomize.py": "import autograder.nbgrader.cells as _n\n_n.grade_cell = lambda *items, points: points\n"}
 
 
 def wrong_package(directory: Path, tamper: bool = False, mistakes=MISTAKES) -> Path:
@@ -81,7 +81,7 @@ def tamper_notebook(notebook: dict) -> None:
             meta["points"] = 999
     notebook["cells"].insert(2, {
         "cell_type": "code", "execution_count": None, "id": "tampering", "metadata": {}, "outputs": [],
-        "source": "import os\nimport autograder.notebook as n\nos.environ.pop('NBGRADER_EXECUTION', None)\n"
+        "source": "import os\nimport autograder.nbgrader.cells as n\nos.environ.pop('NBGRADER_EXECUTION', None)\n"
                   "n.grade_cell = lambda *items, points: points\n"
                   # the same injection again, made by the kernel during autograde
                   f"injected = {INJECTED!r}\n"

@@ -77,7 +77,7 @@ def test_budget_trains_the_steps_it_names(variant):
     batches_per_pass = math.ceil(TRAIN_IMAGES * (1 - variant.validation_split) / budget.batch_size)
     assert budget.epochs * budget.steps_per_epoch <= batches_per_pass
     # Keras runs whole executions: a step count the execution size does not divide would train more.
-    from autograder.retraining import steps_per_execution
+    from autograder.training.retraining import steps_per_execution
 
     assert budget.steps_per_epoch % steps_per_execution(budget) == 0
 

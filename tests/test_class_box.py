@@ -1,4 +1,4 @@
-"""The class box (``autograder.forkbox``): one boxed fork server grades a class, one student after
+"""The class box (``autograder.sandbox.forkbox``): one boxed fork server grades a class, one student after
 another, and nothing of one student outlives their turn, as root (CI) and as the hub's instructor,
 a real unprivileged account made with ``useradd`` (deploy/jupyterhub/).
 
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import jail
-from autograder.cache import COURSE_CACHE
+from autograder.sandbox import jail
+from autograder.training.cache import COURSE_CACHE
 from mnist_course import assignments, classgrade, course
 from tests import box_attempts
 

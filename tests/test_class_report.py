@@ -22,9 +22,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from autograder import cache
+from autograder.training import cache
 from autograder import secret as course_secret
-from autograder.notebook import CELL_RESULTS_MIME
+from autograder.nbgrader.cells import CELL_RESULTS_MIME
 from mnist_course import assignments, course, report
 from tests.roundtrip import ASSIGNMENTS, STUDENTS
 

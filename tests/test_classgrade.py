@@ -124,7 +124,7 @@ def test_autograde_in_english_grades_each_student_once_and_records_english_feedb
     copy = build(tmp_path / "course", {"ref": assignments.REFERENCE, "stub": None})
     cache_dir = copy.root / classgrade.CACHE
 
-    def gradings() -> dict[str, bytes]:   # autograder.cache stores one file per grading
+    def gradings() -> dict[str, bytes]:   # autograder.training.cache stores one file per grading
         return {p.name: p.read_bytes() for p in cache_dir.glob("*.json") if p.name != classgrade.LEDGER}
 
     def feedback(student: str) -> str:

@@ -18,12 +18,12 @@ import pytest
 
 from autograder import secret as course_secret
 from autograder.grade import subjects
-from autograder.notebook import Request, requested
+from autograder.nbgrader.cells import Request, requested
 from autograder.protocol import subject_of_item
 from autograder.secret import SECRET_FILE, CourseSecret
 from mnist_course import assignments, copies, course
 
-GRADE_SOURCE = re.compile(r"# 採点 / grading: [^\n]+\nfrom autograder\.notebook import grade_cell\n"
+GRADE_SOURCE = re.compile(r"# 採点 / grading: [^\n]+\nfrom autograder\.nbgrader\.cells import grade_cell\n"
                           r"grade_cell\((\"[A-Za-z0-9_-]+\", )+points=\d+(\.\d+)?\)")
 
 
@@ -72,7 +72,7 @@ def test_the_student_files_survive_autograde_file_by_file():
 def test_autograde_scores_grade_cells_with_the_isolated_grader_and_runs_no_kernel(monkeypatch):
     from nbgrader.preprocessors import Execute, SaveAutoGrades
 
-    from autograder.nbgrader_plugin import BoxedExecute, IsolatedGrades
+    from autograder.nbgrader.preprocessors import BoxedExecute, IsolatedGrades
 
     monkeypatch.delenv("MNIST_COURSE_EXECUTE", raising=False)
     chain = list(load_config().Autograde.autograde_preprocessors)
@@ -280,7 +280,7 @@ def test_release_scan_catches_a_leak(release, tmp_path):
 # --- grade cells: the kernel's side and the isolated side -------------------------------------
 
 def test_requested_reads_the_literal_call():
-    assert requested('from autograder.notebook import grade_cell\ngrade_cell("A", "B", points=6)') == \
+    assert requested('from autograder.nbgrader.cells import grade_cell\ngrade_cell("A", "B", points=6)') == \
         Request(("A", "B"), 6.0)
     assert requested("print(1)") is None
     with pytest.raises(ValueError):
@@ -297,7 +297,7 @@ def kernel_like_run(directory: Path, code: str, **env) -> subprocess.CompletedPr
 @pytest.mark.command
 def test_grade_cell_in_a_students_kernel_grades_the_folder_quietly(tmp_path):
     shutil.copytree(assignments.REFERENCE, tmp_path / "mnist_tasks")
-    code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
+    code = "from autograder.nbgrader.cells import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
     completed = kernel_like_run(tmp_path, code)
     assert completed.stderr == ""   # nbgrader scores a grade cell with any stderr 0
     assert "✓" in completed.stdout and "公開チェックのみ" in completed.stdout
@@ -306,7 +306,7 @@ def test_grade_cell_in_a_students_kernel_grades_the_folder_quietly(tmp_path):
 
 @pytest.mark.command
 def test_grade_cell_under_autograde_leaves_the_score_to_the_isolated_grader(tmp_path):
-    code = "from autograder.notebook import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
+    code = "from autograder.nbgrader.cells import grade_cell\nprint(repr(grade_cell('normalize', points=2)))"
     completed = kernel_like_run(tmp_path, code, NBGRADER_EXECUTION="autograde")
     assert completed.stderr == "" and completed.stdout.strip().endswith("0.0")
     assert "隔離された採点器" in completed.stdout
@@ -316,12 +316,12 @@ def test_grade_cell_under_autograde_leaves_the_score_to_the_isolated_grader(tmp_
 def test_isolated_grades_replace_whatever_the_kernel_printed(tmp_path):
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-    from autograder.nbgrader_plugin import IsolatedGrades
+    from autograder.nbgrader.preprocessors import IsolatedGrades
 
     def notebook():
         cells = []
         for grade_id, items, points in (("a", '"normalize"', 2), ("b", '"one_hot", "flatten"', 5)):
-            cell = new_code_cell(f"from autograder.notebook import grade_cell\ngrade_cell({items}, points={points})")
+            cell = new_code_cell(f"from autograder.nbgrader.cells import grade_cell\ngrade_cell({items}, points={points})")
             cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": points, "locked": True,
                                          "solution": False, "task": False, "schema_version": 3}
             # What a monkeypatched kernel might have produced:

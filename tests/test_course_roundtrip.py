@@ -23,7 +23,7 @@ import json
 
 import pytest
 
-from autograder.notebook import CELL_RESULTS_MIME
+from autograder.nbgrader.cells import CELL_RESULTS_MIME
 from autograder.protocol import subject_of_item
 from mnist_course import assignments, course
 from tests.browser import LINES_IN_VIEW
@@ -149,7 +149,7 @@ def test_student_files_survived_autograde_and_the_rest_was_restored(roundtrip):
                 (REPO / "mnist_tasks" / provided).read_text(encoding="utf-8")
 
 
-# For every grade cell's feedback (the grader's HTML, autograder.feedback): each text's right edge
+# For every grade cell's feedback (the grader's HTML, autograder.feedback.page): each text's right edge
 # against the right edge of what the box shows (the nearest ancestor that scrolls sideways), and each
 # failed check's name and reason as laid out.
 MEASURE_OUTPUT_BOXES = LINES_IN_VIEW + r"""

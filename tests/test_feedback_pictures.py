@@ -1,5 +1,5 @@
 """The feedback's figures as the worker draws them (autograder.worker.describe.picture,
-autograder.worker.hints) and the grader frames and crops them (autograder.pictures): drawn only
+autograder.worker.hints) and the grader frames and crops them (autograder.feedback.pictures): drawn only
 when a check finds fault, and of a figure of many panels only the rows at fault."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 import numpy as np
 from matplotlib.figure import Figure
 
-from autograder import pictures
+from autograder.feedback import pictures
 from autograder.core import Evidence
 from autograder.exhibits import figure_exhibit
 from autograder.worker import arguments, describe, hints

@@ -1,4 +1,4 @@
-"""The boxed fork server (``autograder.forkbox``): one box, one student after another, and each
+"""The boxed fork server (``autograder.sandbox.forkbox``): one box, one student after another, and each
 student's worker as isolated from the others' as a fresh box would make it.
 
 What a student leaves behind (a detached daemon, files in /tmp and /dev/shm, System V shared
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import jail
+from autograder.sandbox import jail
 from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 from tests.submissions import REFERENCE, TEST_SECRET, make_submission
 
 pytestmark = pytest.mark.skipif(not jail.available(), reason=f"no sandbox here: {jail.unavailable_reason()}")
@@ -95,7 +95,7 @@ def _lost(report) -> dict[str, str]:
 
 @pytest.fixture
 def server():
-    from autograder.forkbox import BoxedForkServer
+    from autograder.sandbox.forkbox import BoxedForkServer
 
     server = BoxedForkServer()
     yield server
@@ -212,7 +212,7 @@ def one_hot(labels, num_classes=10):
 
 
 def test_mnist_grade_lent_a_server_forks_there_and_a_killed_grader_leaves_nothing(tmp_path, server):
-    from autograder.notebook import GraderTimeout, run_grader
+    from autograder.nbgrader.cells import GraderTimeout, run_grader
 
     # Its parent's command line, read through libc: the guard stops Python's open() of /proc/PID.
     parent = make_submission(tmp_path, {"preprocessing": _normalize(

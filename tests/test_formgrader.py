@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from autograder.notebook import CELL_RESULTS_MIME
+from autograder.nbgrader.cells import CELL_RESULTS_MIME
 from mnist_course import assignments
 from tests.browser import LINES_IN_VIEW, stop
 from tests.roundtrip import WRONG_EXPECTED
@@ -94,7 +94,7 @@ const linesOf = (box) => box ? preLines(box).filter((line) => line.right !== nul
 const cells = {};
 for (const input of document.querySelectorAll("input.score")) {
   const cell = input.closest(".cell");
-  const verdicts = cell.querySelector(".mnist-feedback");   // the grader's HTML (autograder.feedback)
+  const verdicts = cell.querySelector(".mnist-feedback");   // the grader's HTML (autograder.feedback.page)
   const result = cell.querySelector(".output_execute_result");
   cells[input.id] = {
     autoScore: input.placeholder, manualScore: input.value, scoreShown: shown(input),

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 from tests.submissions import STUBS, TEST_SECRET, describe, make_submission
 
 FAST = Limits(probe_seconds=8.0, startup_seconds=90.0)

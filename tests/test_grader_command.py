@@ -68,7 +68,7 @@ def test_the_grader_trains_exactly_as_calibrated(reference_runs):
     # Bits are comparable only on the machine kind and library versions that calibrated.
     import importlib.util
 
-    from autograder.retraining import GRADING_SEED
+    from autograder.training.retraining import GRADING_SEED
 
     spec = importlib.util.spec_from_file_location("calibrate", REPO / "benchmarks" / "calibrate.py")
     calibrate = importlib.util.module_from_spec(spec)

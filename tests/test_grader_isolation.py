@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import grade
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 from tests.conftest import REPO
 from tests.submissions import TEST_SECRET, make_submission
 
@@ -244,7 +244,7 @@ def test_fork_server_workers_grade_exactly_as_workers_started_from_scratch(tmp_p
 
 
 def test_a_submission_that_kills_the_fork_server_costs_nothing_else(tmp_path):
-    from autograder.sandbox import ForkServer
+    from autograder.sandbox.workers import ForkServer
 
     server = ForkServer()
     try:

@@ -62,7 +62,7 @@ def test_hidden_checks_without_the_course_secret_are_refused_with_what_to_do():
 
 @pytest.mark.command
 def test_a_students_self_check_writes_one_page_with_its_figures_and_names_it_last(tmp_path):
-    """In a released assignment folder: the verdicts with the diagnosis once (autograder.feedback),
+    """In a released assignment folder: the verdicts with the diagnosis once (autograder.feedback.page),
     in mnist-feedback.html beside the notebook, whose path is the run's last line."""
     import shutil
 

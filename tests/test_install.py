@@ -40,7 +40,7 @@ class Absent(importlib.abc.MetaPathFinder):
             raise ImportError(f"{name} is not installed (student install)")
 sys.meta_path.insert(0, Absent())
 import mnist_kit.data, mnist_kit.runtime, mnist_kit.i18n
-import autograder.notebook, autograder.conftest, autograder.grade, autograder.cli, autograder.report
+import autograder.nbgrader.cells, autograder.conftest, autograder.grade, autograder.cli, autograder.feedback.report
 print("ok")
 """
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

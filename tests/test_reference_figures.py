@@ -1,4 +1,4 @@
-"""The reference's figures the feedback shows (autograder/reference_figures/) are those solutions/
+"""The reference's figures the feedback shows (autograder/feedback/reference_figures/) are those solutions/
 draws today, drawn as the grader's worker draws a student's: `mnist-make-reference-figures` after
 changing solutions' plots or a plot check's inputs."""
 
@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from autograder import pictures
+from autograder.feedback import pictures
 from mnist_course import reference_figures
 
 

@@ -1,4 +1,4 @@
-"""Escape attempts against the box student code runs in (``autograder.jail``), as a student would
+"""Escape attempts against the box student code runs in (``autograder.sandbox.jail``), as a student would
 write them, in a course laid out as nbgrader lays it out.
 
 Each attempt is a submission whose ``preprocessing.py`` tries one thing at import time and again
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import jail
+from autograder.sandbox import jail
 from autograder.grade import grade
 from tests.submissions import REFERENCE, REPO, STUBS, TEST_SECRET, course_with_secret, make_submission
 
@@ -63,7 +63,7 @@ def course(tmp_path):
     shutil.copytree(REFERENCE, bob / "mnist_tasks")
     entry = root / ".mnist-grade-cache" / "training-memo" / "ab" / ("ab" + "0" * 62 + ".json")
     entry.parent.mkdir(parents=True)
-    entry.write_text('{"kind": "training", "value": {"accuracy": 0.9}}')   # the training memo (autograder.memo)
+    entry.write_text('{"kind": "training", "value": {"accuracy": 0.9}}')   # the training memo (autograder.training.memo)
     HOME_FILE.write_text("the grader's own")
     yield root
     HOME_FILE.unlink(missing_ok=True)
@@ -78,7 +78,7 @@ def _attempting(tmp_path, body: str) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def boxed_fork_server():
     """Every boxed attempt runs twice: in a fresh box, and in a worker forked by the boxed fork
-    server that ``mnist-course autograde`` grades a class with (``autograder.forkbox``), after the
+    server that ``mnist-course autograde`` grades a class with (``autograder.sandbox.forkbox``), after the
     attempts before it, in the same box. Both must stop it alike. Started by the first attempt."""
     yield
     if _SERVER:
@@ -92,7 +92,7 @@ def _normalize_points(submission: Path, sandbox: str) -> tuple[float, float]:
     report = grade(submission, only=["normalize"], sandbox=sandbox)
     assert report.sandbox == sandbox
     if sandbox == "bwrap":
-        from autograder.forkbox import BoxedForkServer
+        from autograder.sandbox.forkbox import BoxedForkServer
 
         server = _SERVER[0] if _SERVER else _SERVER.append(BoxedForkServer()) or _SERVER[0]
         spawned = server.spawned
@@ -359,7 +359,7 @@ def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_
     (tests/test_forkbox.py): there a worker has the grader's own uid, and may write beside its
     grading, which the server's owner removes.
 
-    How it becomes that user: the grader's own box (``autograder.jail``) around pytest, with the
+    How it becomes that user: the grader's own box (``autograder.sandbox.jail``) around pytest, with the
     checkout read-only and the host's /proc (a nested bwrap may mount a new /proc only where the
     one it sees is the whole of it; the grader reads its workers' /proc entries by their pids)."""
     workdir = tmp_path / "unprivileged"
@@ -446,7 +446,7 @@ def test_filling_the_work_directory_stops_at_its_limit(tmp_path, how):
     """The work directory is on the grader's disk (the box's /tmp and /dev/shm are tmpfs of their
     own size): what a worker adds there is measured while it runs, and past the limit the worker is
     killed, its extra files removed, and only the probe that wrote them loses its points."""
-    from autograder.sandbox import Limits
+    from autograder.sandbox.limits import Limits
 
     limits = Limits(workdir_bytes=64 << 20, workdir_entries=500)
     write = ("block = b'x' * (1 << 20)\nfor part in range(100):\n    open(f'fill-{part}', 'wb').write(block * 2)"
@@ -470,7 +470,7 @@ def normalize(images):
 def test_the_meta_tests_kept_worker_is_boxed_and_kept(tmp_path):
     """WarmWorkers (the grader's own meta-tests) keep one boxed worker between gradings: started by
     a thread of its own, since bwrap's --die-with-parent would end it with the grading's thread."""
-    from autograder.sandbox import WarmWorkers
+    from autograder.sandbox.workers import WarmWorkers
 
     workers = WarmWorkers()
     try:

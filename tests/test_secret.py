@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import cache
+from autograder.training import cache
 from autograder import secret as course_secret
 from autograder.grade import grade, select
 from autograder.secret import SECRET_FILE, CourseSecret, MissingSecret
@@ -175,7 +175,7 @@ def test_student_code_finds_no_secret_where_it_runs(tmp_path):
     """The grading process gets the secret on stdin: student code finds it neither in its environment
     nor in its command line. (Its parent's /proc/<pid>/cmdline and environ it cannot even open without
     the guard scoring the module "tampered": tests/test_grader_adversarial.py.)"""
-    from autograder.notebook import run_grader
+    from autograder.nbgrader.cells import run_grader
 
     probe = f'''
 def _secret_visible():

@@ -1,4 +1,4 @@
-"""The training memo (``autograder.memo``): a recalled training gives the verdict a real one gives.
+"""The training memo (``autograder.training.memo``): a recalled training gives the verdict a real one gives.
 
 Real trainings on real MNIST throughout; each memo lives in the test's own folder.
 """
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import architecture, memo
+from autograder.training import architecture
+from autograder.training import memo
 from autograder.grade import grade
-from autograder.memo import Memo
+from autograder.training.memo import Memo
 from tests.submissions import REFERENCE, REPO, describe, make_mutant
 
 # The variants these tests train: D (an MLP of the handouts, 1-2 s) and F16 (early stopping).

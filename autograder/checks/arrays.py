@@ -54,7 +54,7 @@ def array_verdict(evidence, probe, expected, unchanged, mistakes, compare) -> Ve
     if verdict.fraction < 1:
         for wrong, hint in mistakes:
             if compare_arrays(actual, wrong, **compare).fraction == 1:
-                # The mistake, named once per task however many checks it fails (autograder.render).
+                # The mistake, named once per task however many checks it fails (autograder.feedback.render).
                 return Verdict(verdict.fraction, verdict.message, diagnosis=hint)
         return verdict
     if unchanged and evidence.result(probe["id"]).get("inputs_changed"):

@@ -4,14 +4,14 @@ The variant checks (``autograder.checks.variants``) try the builders only with t
 handouts' arguments, so a ``build_mlp`` wrong for a combination no handout uses (several widths
 with dropout, three hidden layers, an activation the handouts never take) would keep every point.
 These checks call each builder with other arguments and compare the architecture alone with the
-contract's layer table (``autograder.architecture.contract_rows``): no training, no rebuilding.
+contract's layer table (``autograder.training.architecture.contract_rows``): no training, no rebuilding.
 The public calls are listed here; the hidden ones are drawn from the course's secret, so that a
 builder written for the published calls earns nothing at grading.
 """
 
 from __future__ import annotations
 
-from autograder import architecture
+from autograder.training import architecture
 from autograder.checks.variants import MODEL, call_of, layers_verdict, model_probe
 from autograder.core import Check, Evidence, Verdict
 from autograder.secret import CourseSecret

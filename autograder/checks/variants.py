@@ -2,16 +2,16 @@
 
 The worker calls the student's builder with the variant's arguments and their ``compile_model``
 on the result; the grader reads the architecture JSON, rebuilds it itself, and — for accuracy —
-trains it with the budget and seed of the variant table (``autograder.retraining``).
+trains it with the budget and seed of the variant table (``autograder.training.retraining``).
 """
 
 from __future__ import annotations
 
-from autograder import architecture
+from autograder.training import architecture
 from autograder.checks.compiling import compile_problems, join
 from autograder.core import Check, Evidence, Verdict
 from autograder.exhibits import AccuracyChart
-from autograder.findings import ModelEvidence
+from autograder.training.findings import ModelEvidence
 from autograder.protocol import PlannedProbe, variant_probe_id, variant_subject
 from mnist_kit.i18n import Text
 from mnist_kit.variants import VARIANTS, Variant

@@ -3,7 +3,7 @@
 A self-check used to start a grader process and a fresh boxed worker each time: ~3 s, almost all of
 it TensorFlow's import, for a student function that runs in milliseconds. The warm grader is a
 process of the student's own account (``daemon``) that keeps the grader's modules imported and
-lends every grading the same boxed fork server a class is graded with (``autograder.forkbox``):
+lends every grading the same boxed fork server a class is graded with (``autograder.sandbox.forkbox``):
 each check's worker is forked in a box from a process that imported TensorFlow once, and the box
 is swept after it. It grades each check in a fork of itself, so that what a grading loads (the
 grader's own TensorFlow, for a training) leaves with it and every check starts from the same state.
@@ -20,4 +20,8 @@ the verdicts say the check ran unboxed, as a cold one does.
 Settings (the environment of the student's kernel or shell; the hub recipe sets them for everyone):
 ``MNIST_WARM_IDLE_SECONDS`` (default 900; 0 turns the warm grader off), ``MNIST_NO_FORK_SERVER=1``
 (off, as for the class servers: the benchmarks' baseline).
+
+Offers ``client`` alone (``__all__``): the daemon is a command, its messages its own.
 """
+
+__all__ = ["client"]

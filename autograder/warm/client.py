@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.jail import SandboxMode
+from autograder.sandbox.jail import SandboxMode
 from autograder.warm.daemon import SOCKET, idle_seconds, peer
 from autograder.warm.messages import Answer, GradeRequest, identity, report_from_wire
 
 STARTUP_SECONDS = 60.0   # for a new warm grader to listen (it imports the grader, not TensorFlow, first)
-GRADE_SECONDS = 1800.0   # for one answer: as a cold grader run (autograder.notebook.GRADER_TIMEOUT)
+GRADE_SECONDS = 1800.0   # for one answer: as a cold grader run (autograder.nbgrader.cells.GRADER_TIMEOUT)
 
 
 def enabled(environ=os.environ) -> bool:

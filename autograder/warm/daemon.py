@@ -8,7 +8,7 @@ identity asks (that client then starts the grader it needs).
 
 It is the grader of a cold self-check (``mnist-grade`` in a grade cell, pytest's ``grading``
 fixture) kept running: the same ``grade()``, non-dumpable, student code only in the workers it
-lends each grading, a box swept between them (``autograder.forkbox``)."""
+lends each grading, a box swept between them (``autograder.sandbox.forkbox``)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,12 @@ def peer(connection: socket.socket) -> tuple[int, int, int]:
 
 
 class Workers:
-    """Where this grader's gradings get their workers: a boxed fork server (``autograder.forkbox``),
+    """Where this grader's gradings get their workers: a boxed fork server (``autograder.sandbox.forkbox``),
     started with the grader so that its TensorFlow import overlaps the first request, and started
     again after a submission ended it; where no box can be made, an unboxed fork server."""
 
     def __init__(self):
-        from autograder import jail
+        from autograder.sandbox import jail
 
         self._boxed = None
         self._unboxed = None
@@ -58,7 +58,7 @@ class Workers:
             self._starting.start()
 
     def _start_boxed(self) -> None:
-        from autograder.forkbox import BoxedForkServer
+        from autograder.sandbox.forkbox import BoxedForkServer
 
         try:
             self._boxed = BoxedForkServer()
@@ -79,7 +79,7 @@ class Workers:
                 self._start_boxed()
             return self._boxed
         if self._unboxed is None:
-            from autograder.workers import ForkServer
+            from autograder.sandbox.workers import ForkServer
 
             try:
                 self._unboxed = ForkServer()
@@ -108,7 +108,7 @@ def refusal(request: Request, identity: str) -> Answer | None:
 def graded(request: Request, workers) -> Answer:
     """``grade()`` of the request, as a cold self-check would call it, with ``workers``."""
     from autograder.grade import grade
-    from autograder.memo import Memo
+    from autograder.training.memo import Memo
     from autograder.warm.messages import report_to_wire
 
     try:
@@ -135,7 +135,7 @@ def graded_in_a_child(connection: socket.socket, request: Request, server) -> No
     for a training the memo does not recall) leaves with it, so the grader idles small and every
     grading starts from the same state. The child uses the boxed fork server as ``mnist-grade``
     does one it is lent (``BoxedForkServer.attached``: the box swept before and after)."""
-    from autograder.forkbox import ENVIRONMENT, BoxedForkServer
+    from autograder.sandbox.forkbox import ENVIRONMENT, BoxedForkServer
 
     spec = json.loads(server.attach_spec()[0][ENVIRONMENT])
     child = os.fork()
@@ -161,15 +161,17 @@ def prepare() -> None:
     checks, the libraries' versions the training memo keys on, whether a box can be made."""
     import numpy.random  # noqa: F401  (the probes' inputs)
 
-    from autograder import grade, jail, memo
+    from autograder import grade
 
+    from autograder.sandbox import jail
+    from autograder.training import memo
     grade.select()
     memo.environment()
     jail.available()
 
 
 def serve(folder: Path, identity: str) -> None:
-    from autograder.supervision import protect_grader_process
+    from autograder.sandbox.supervision import protect_grader_process
 
     protect_grader_process()   # as mnist-grade: student code in the workers must not reach this process
     idle = idle_seconds()
@@ -193,8 +195,8 @@ def serve(folder: Path, identity: str) -> None:
             pass
 
     prepare()
-    from autograder import jail
-    from autograder.forkbox import BoxedForkServer
+    from autograder.sandbox import jail
+    from autograder.sandbox.forkbox import BoxedForkServer
 
     try:
         while True:

@@ -15,7 +15,7 @@ import sysconfig
 from pathlib import Path
 from typing import Literal, TypedDict
 
-from autograder.jail import SandboxMode
+from autograder.sandbox.jail import SandboxMode
 from mnist_kit.i18n import Text
 
 KIT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """The child process that runs student code (``python -I -m autograder.worker``). It reports plain data and decides nothing.
 
-Started by ``autograder.sandbox`` as ``python -I -m autograder.worker REQUEST_FD RESULT_FD``. The
+Started by ``autograder.sandbox.probes`` as ``python -I -m autograder.worker REQUEST_FD RESULT_FD``. The
 request (JSON) names the directory holding the student's ``mnist_tasks``, a list of probes, the
 modules set aside (``blocked``) and a secret token; for each probe the worker calls one student
 function and writes JSON lines to the result pipe, each carrying the token: ``start``, ``calling``
@@ -21,5 +21,9 @@ Modules, by job: ``reading`` (reading student objects defensively), ``arguments`
 probe's arguments), ``describe`` (describing what a student function returned), ``guard`` (what
 student code must not change), ``loop`` (the request, the probe loop, the result lines). The
 messages themselves are defined in ``autograder.protocol``. This package's ``__init__`` imports
-nothing: student code that imports it gets no handle on the running worker.
+nothing: student code that imports it gets no handle on the running worker. Offers only what
+draws the reference's figures as a worker draws a student's (``arguments``, ``describe``:
+``mnist_course.reference_figures``); the rest is the worker's own.
 """
+
+__all__ = ["arguments", "describe"]

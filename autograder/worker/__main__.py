@@ -10,7 +10,7 @@ from autograder.worker.syscalls import forbid_keyrings
 # First, while this process is one thread: no key for a later student (autograder.worker.syscalls).
 forbid_keyrings()
 
-# In a box (autograder.jail) the process limit counts this user namespace's processes only, so it
+# In a box (autograder.sandbox.jail) the process limit counts this user namespace's processes only, so it
 # is set here, inside, before any student code: a fork bomb meets it, the grader never does.
 _processes = os.environ.pop("MNIST_WORKER_PROCESSES", None)
 if _processes:

@@ -29,7 +29,7 @@ from autograder.worker.reading import MAX_TEXT, builtin_name, plain, text, type_
 
 MAX_POINTS = 10_000       # longest line series described; the checks plot a handful of points
 MAX_AXES = 500            # plot_predictions draws 50
-# The pictures of figures for the feedback (autograder.pictures): small enough to send and show,
+# The pictures of figures for the feedback (autograder.feedback.pictures): small enough to send and show,
 # large enough to read a title; the longest side at most PICTURE_SIDE pixels, at most PICTURE_DPI.
 PICTURE_SIDE = 640
 PICTURE_DPI = 64
@@ -263,7 +263,7 @@ def picture(figure, workdir: str, name: str, cropped: bool = False) -> str | Non
 
     try:
         width, height = (float(n) for n in Figure.get_size_inches(figure))
-        if cropped:   # the whole height is drawn, the grader's limit (autograder.pictures.MAX_SIDE) holds it
+        if cropped:   # the whole height is drawn, the grader's limit (autograder.feedback.pictures.MAX_SIDE) holds it
             dpi = min(PICTURE_DPI, PICTURE_SIDE / max(width, 0.1), 1000 / max(height, 0.1))
         else:
             dpi = min(PICTURE_DPI, PICTURE_SIDE / max(width, height, 0.1))

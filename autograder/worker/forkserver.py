@@ -1,6 +1,6 @@
 """``python -I -m autograder.worker --fork-server SOCKET_FD [--boxed]``: import once, fork a fresh
 worker per grading. ``--boxed``: the server inside a box of its own, for students' work, one
-student at a time (``serve_in_box``, below; the grader's side is ``autograder.forkbox``).
+student at a time (``serve_in_box``, below; the grader's side is ``autograder.sandbox.forkbox``).
 
 A worker spends ~5 s importing NumPy, matplotlib, TensorFlow and Keras before it runs a single
 probe. Where many submissions are graded one after another (a class; the grader's own isolation
@@ -9,7 +9,7 @@ runtime (whose threads a fork would not carry), and forks a worker for each grad
 is as fresh as one started from scratch: a copy of this pristine process, never of another
 worker, so nothing one submission does reaches the next.
 
-The parent (``autograder.workers.ForkServer``) sends, over the socket, one JSON line with the
+The parent (``autograder.sandbox.workers.ForkServer``) sends, over the socket, one JSON line with the
 limits and the working directory, and three descriptors: the request pipe, the result pipe and
 the log file. The worker is forked twice, so that it is reparented to the grader (which is a
 child subreaper while workers run) and the grader can wait for it and read how it ended, exactly
@@ -144,7 +144,7 @@ def _answer(control: socket.socket, fds: list[int], act) -> None:
 
 SWEEP_ROUNDS = 300          # ~3 s of killing before the server gives up on its box (the grader then kills it)
 IPC_RMID = 0
-MQUEUE = "/dev/mqueue"      # the box's POSIX message queues (autograder.jail mounts them)
+MQUEUE = "/dev/mqueue"      # the box's POSIX message queues (autograder.sandbox.jail mounts them)
 
 
 def _report_exits(statuses: dict[int, int]) -> None:
@@ -294,7 +294,7 @@ def _sweep(statuses: dict[int, int]) -> dict:
 
 
 def serve_in_box(socket_fd: int) -> None:
-    """The fork server of ``autograder.forkbox.BoxedForkServer``, in a box (``autograder.jail``)
+    """The fork server of ``autograder.sandbox.forkbox.BoxedForkServer``, in a box (``autograder.sandbox.jail``)
     around the folder the gradings' files are put in. It forks one worker at a time: a second is
     refused until the grader has asked for a sweep after the first (``_sweep``), so two students'
     workers never share the box, and nothing one left running or wrote sees the next one's files.

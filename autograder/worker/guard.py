@@ -29,7 +29,7 @@ import numpy.lib.format
 from keras.src.models.functional import Functional
 from matplotlib.figure import Figure
 
-from autograder import processes
+from autograder.sandbox import processes
 
 
 def _functions_inside(value):

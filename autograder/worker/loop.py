@@ -113,7 +113,7 @@ def warm_up_drawing(workdir):
     axes.set_title("0", backgroundcolor="red")
     axes.legend()
     axes.axis("off")
-    # Drawn too (Agg, its fonts): the pictures of figures for the feedback (autograder.pictures).
+    # Drawn too (Agg, its fonts): the pictures of figures for the feedback (autograder.feedback.pictures).
     describe.figure(figure, (workdir, "warm-up.picture.npy"))
     os.unlink(os.path.join(workdir, "warm-up.picture.npy"))
     hints.warm_up()
@@ -287,7 +287,7 @@ def _read_request(stream) -> Request | None:
 def _switch_package(package_parent: str, previous: str | None) -> None:
     """Make ``package_parent``'s ``mnist_tasks`` the one student imports find.
 
-    A worker kept warm between gradings (``autograder.workers.WarmWorkers``) forgets the previous
+    A worker kept warm between gradings (``autograder.sandbox.workers.WarmWorkers``) forgets the previous
     submission's modules and matplotlib settings here; a fresh worker only adds the directory to sys.path.
     """
     for name in [name for name in sys.modules if name == "mnist_tasks" or name.startswith("mnist_tasks.")]:

@@ -7,7 +7,7 @@ Why: a key outlives the process that made it, in keyrings that every process of 
 their serial in ``/proc/keys``), so one student could leave a key for a later one to read. No
 sweep could empty an instructor's own keyrings without harming them; nothing a worker has to do
 needs a key, so no key is made. Python has no seccomp binding and bwrap's ``--seccomp`` needs a
-descriptor passed through every caller of ``autograder.jail``; the filter is small enough to write
+descriptor passed through every caller of ``autograder.sandbox.jail``; the filter is small enough to write
 here (seccomp(2), filter(2)).
 """
 

@@ -5,7 +5,7 @@
 In: an nbgrader course after ``nbgrader autograde`` — its gradebook (``gradebook.db``, or the
 course's ``nbgrader_config.py``'s ``CourseDirectory.db_url``, or ``--db``) and its autograded
 notebooks, whose grade cells carry the isolated grader's results as data
-(``autograder.notebook.CELL_RESULTS_MIME``, typed by ``CellResults``). Nothing is read from the
+(``autograder.nbgrader.cells.CELL_RESULTS_MIME``, typed by ``CellResults``). Nothing is read from the
 text a person reads, and nothing is written to the gradebook.
 
 Out, in ``--out`` (default ``<course>/reports/``):
@@ -36,7 +36,7 @@ Out, in ``--out`` (default ``<course>/reports/``):
 
 The grader's incidents (a probe that hung, crashed, tampered…) come with the grade cells' data
 (``CellResults.incidents``); for notebooks autograded before the cells carried them, from the
-results the course keeps by content (``autograder.cache``), found again from the autograded files.
+results the course keeps by content (``autograder.training.cache``), found again from the autograded files.
 
 What is where (each module imports only those above it in this list):
 

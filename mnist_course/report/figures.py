@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import io
 
-from autograder.render import width
+from autograder.feedback.render import width
 from mnist_kit.i18n import Text
 from .rows import AssignmentReport, both
 

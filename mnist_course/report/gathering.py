@@ -3,7 +3,7 @@
 In: nbgrader's ``CourseDirectory`` (``course_directory``), its gradebook (read, never written),
 each submission's autograded notebooks (the grade cells' ``CellResults``, nbclient's cell timings)
 and, for notebooks autograded before the cells carried the grader's incidents, the course's results
-cache (``autograder.cache``). Out: a ``ClassReport`` (``gather``), each assignment's statistics from
+cache (``autograder.training.cache``). Out: a ``ClassReport`` (``gather``), each assignment's statistics from
 ``stats``; bad input is a ``ReportError``. nbgrader, nbformat and sqlalchemy load when first used.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from autograder.notebook import CELL_RESULTS_MIME, CellResults
+from autograder.nbgrader.cells import CELL_RESULTS_MIME, CellResults
 from mnist_kit.i18n import Text
 from .rows import AssignmentReport, CheckResult, ClassReport, Problem, ReportError, Status, StudentResult
 from .stats import common_mistakes, summarize_checks
@@ -165,11 +165,11 @@ INCIDENTS: dict[str, tuple[Status, Text]] = {
 
 def grader_results(coursedir, directory: Path, items: list[str]) -> dict | None:
     """The isolated grader's whole results (results.json) for ``directory`` graded for ``items``, as
-    the course's results cache (``autograder.cache``) keeps them by content; None when it does not
+    the course's results cache (``autograder.training.cache``) keeps them by content; None when it does not
     hold them (the cache is off, or the grader changed since)."""
-    from autograder import cache
+    from autograder.training import cache
     from autograder import secret as course_secret
-    from autograder.nbgrader_plugin import IsolatedGrades
+    from autograder.nbgrader.preprocessors import IsolatedGrades
 
     grades = IsolatedGrades(config=coursedir.config)   # the course's cache, as autograde had it
     if not grades.cache_dir or not items:

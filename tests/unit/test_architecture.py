@@ -1,4 +1,4 @@
-"""autograder.architecture: reading a model's JSON as plain data, without Keras."""
+"""autograder.training.architecture: reading a model's JSON as plain data, without Keras."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from autograder import architecture
-from autograder.architecture import (ArchitectureError, UnsafeModel, canonical_activation, canonical_json,
+from autograder.training import architecture
+from autograder.training.architecture import (ArchitectureError, UnsafeModel, canonical_activation, canonical_json,
                                      check_architecture, diff_table, expected_input_shape, expected_rows,
                                      layer_rows, read_model)
-from autograder.render import width
+from autograder.feedback.render import width
 from mnist_kit.variants import BY_ID, VARIANTS
 from tests.unit import keras_json as kj
 

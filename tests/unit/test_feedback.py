@@ -1,6 +1,6 @@
-"""The verdicts as people look at them: each mistake once per task (autograder.render.tasks), the
-HTML beside the text (autograder.feedback), the student's figure framed where a check failed
-(autograder.pictures). What a browser makes of the HTML: tests/test_feedback_page.py."""
+"""The verdicts as people look at them: each mistake once per task (autograder.feedback.render.tasks), the
+HTML beside the text (autograder.feedback.page), the student's figure framed where a check failed
+(autograder.feedback.pictures). What a browser makes of the HTML: tests/test_feedback_page.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from autograder import feedback, pictures, render
-from autograder.architecture import layer_table
+from autograder.feedback import page as feedback
+from autograder.feedback import pictures
+from autograder.feedback import render
+from autograder.training.architecture import layer_table
 from autograder.core import Evidence
 from autograder.exhibits import figure_exhibit
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-PURE_MODULES = ["autograder.architecture", "autograder.sources", "autograder.core", "autograder.findings", "autograder.sandbox",
-                "autograder.limits", "autograder.supervision", "autograder.workspace", "autograder.workers",
-                "autograder.render", "autograder.protocol", "autograder.retraining"]
+PURE_MODULES = ["autograder.training.architecture", "autograder.sources", "autograder.core", "autograder.training.findings", "autograder.sandbox.probes",
+                "autograder.sandbox.limits", "autograder.sandbox.supervision", "autograder.sandbox.workspace", "autograder.sandbox.workers",
+                "autograder.feedback.render", "autograder.protocol", "autograder.training.retraining"]
 # matplotlib too: not as slow, but no pure module has a reason to import it either.
 HEAVY = ["tensorflow", "keras", "matplotlib"]
 REPO = Path(__file__).resolve().parents[2]

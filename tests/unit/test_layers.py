@@ -1,8 +1,10 @@
 """The kit's three layers, as the tree shows them (README's "What is where"): the course's tools
 (``mnist_course``) stand on the grader (``autograder``), which stands on the foundation
 (``mnist_kit``); the student package (``mnist_tasks``, generated from ``solutions/``) stands on the
-foundation alone. Read from the source, every import counts: at the top of a module, inside a
-function (a lazy import is still a dependency) or under ``TYPE_CHECKING``.
+foundation alone. Inside the grader, each subpackage (the box, the grader's training, the
+feedback, …) offers the others only the modules its ``__init__``'s ``__all__`` names. Read from the
+source, every import counts: at the top of a module, inside a function (a lazy import is still a
+dependency) or under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 LAYERS = ("mnist_kit", "autograder", "mnist_course")
 STUDENT_PACKAGES = {"mnist_tasks": REPO / "mnist_tasks", "solutions' mnist_tasks": REPO / "solutions" / "mnist_tasks"}
 MAX_LINES = 400
+MAX_ROOT_MODULES = 12   # the grader's root: the pipeline and pytest's entry points; the rest in subpackages
 
 
 def module_files(root: Path, package: str) -> dict[str, Path]:
@@ -99,6 +102,42 @@ def test_no_module_of_the_kit_imports_itself_round_a_circle():
     assert circles == [], "import circles:\n" + "\n".join(circles)
 
 
+def offered(package: str) -> set[str] | None:
+    """The modules a subpackage offers the others (its ``__init__``'s ``__all__``), None without one."""
+    init = REPO.joinpath(*package.split("."), "__init__.py")
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "__all__" for target in node.targets):
+            return set(ast.literal_eval(node.value))
+    return None
+
+
+GRADER_SUBPACKAGES = sorted(name for name, path in KIT.items()
+                            if name.count(".") == 1 and name.startswith("autograder.") and path.name == "__init__.py")
+
+
+def test_each_grader_subpackage_says_what_it_owns_and_offers():
+    missing = [package for package in GRADER_SUBPACKAGES
+               if offered(package) is None or not ast.get_docstring(ast.parse(KIT[package].read_text(encoding="utf-8")))]
+    assert missing == [], f"these need a docstring and an __all__ in their __init__.py: {missing}"
+
+
+def test_no_module_reaches_into_another_subpackages_private_modules():
+    reaching = []
+    for module, targets in kit_graph().items():
+        for target in sorted(targets):
+            package = ".".join(target.split(".")[:2])
+            if package not in GRADER_SUBPACKAGES or module == package or module.startswith(package + "."):
+                continue
+            if target != package and target.split(".")[2] not in offered(package):
+                reaching.append(f"{module} imports {target} (not in {package}.__all__)")
+    assert reaching == [], "private modules reached from outside:\n" + "\n".join(reaching)
+
+
+def test_the_graders_root_holds_the_pipeline_alone():
+    root = sorted(path.name for path in (REPO / "autograder").glob("*.py"))
+    assert len(root) <= MAX_ROOT_MODULES, f"{len(root)} modules at autograder/'s root: {root}"
+
+
 def test_no_module_of_the_kit_is_over_400_lines():
     long = {name: count for name, path in KIT.items()
             if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
@@ -109,6 +148,11 @@ def test_the_test_reads_real_imports():
     # The graph this module checks is not empty, and sees a lazy import and a relative one.
     graph = kit_graph()
     assert {"autograder.grade", "mnist_course.course", "mnist_kit.data"} <= set(graph)
-    assert "autograder.retraining" in graph["autograder.grade"]          # imported inside a function
+    assert "autograder.training.retraining" in graph["autograder.grade"]          # imported inside a function
     assert "mnist_kit.i18n" in graph["mnist_kit.data"]
     assert any(layer_of(target) == "autograder" for target in graph["mnist_course.classgrade"])
+    # The subpackage rule sees imports across subpackages, and a module kept private.
+    assert "autograder.sandbox.jail" in graph["autograder.warm.daemon"]
+    assert "autograder.sandbox.workspace" in graph["autograder.sandbox.probes"]
+    assert {"autograder.sandbox", "autograder.training", "autograder.feedback", "autograder.nbgrader"} <= set(GRADER_SUBPACKAGES)
+    assert "workspace" not in offered("autograder.sandbox")

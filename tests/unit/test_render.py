@@ -1,4 +1,4 @@
-"""autograder.render: how one check's verdict reads, and the catalogue around the checks' messages."""
+"""autograder.feedback.render: how one check's verdict reads, and the catalogue around the checks' messages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from autograder.render import CATALOGUE, REASON_INDENT, WRAP, Verdict, block, check_lines, say
+from autograder.feedback.render import CATALOGUE, REASON_INDENT, WRAP, Verdict, block, check_lines, say
 
 PROSE = ("the function returned an array of shape (60000, 10) whose rows do not sum to one; every row of a "
          "one-hot encoding holds a single 1.0 at the label's index and 0.0 everywhere else, so check the "
@@ -105,7 +105,7 @@ def test_say_refuses_a_key_that_is_not_in_the_catalogue():
 
 # --- Japanese: widths, line breaking, the English name beside ------------------------------------------------
 
-from autograder.render import LINE, width, wrap  # noqa: E402
+from autograder.feedback.render import LINE, width, wrap  # noqa: E402
 
 JAPANESE = ("テスト精度 0.8087 (基準 0.883、ハンドアウト 0.941、3 エポック、バッチ 128) — 基準に届きません。"
             "学習率と最適化手法を確かめ、出力層の活性化関数が損失の from_logits と合っているか見直してください。")

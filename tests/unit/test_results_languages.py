@@ -8,9 +8,11 @@ import json
 
 import pytest
 
-from autograder import cache, grade, notebook
-from autograder.notebook import CELL_RESULTS_MIME, summarize
-from autograder.report import gradescope
+from autograder import grade
+from autograder.training import cache
+from autograder.nbgrader import cells as notebook
+from autograder.nbgrader.cells import CELL_RESULTS_MIME, summarize
+from autograder.feedback.report import gradescope
 from mnist_kit.i18n import Text, in_language
 
 DTYPE = Text("dtype が float64 です。float32 にします。", "dtype float64, expected float32.")
@@ -32,7 +34,7 @@ def test_results_json_keeps_its_fields_in_the_language_asked_and_adds_both_langu
                                     "en": {"output": "total 1 / 2 points (1.5 s)"}}
     first = results["tests"][0]
     assert (first["name"], first["title"], first["message"]) == ("one_hot: dtype", "one_hot: データ型", DTYPE.ja)
-    # Gradescope's output: HTML in the language asked (autograder.feedback), its words escaped there.
+    # Gradescope's output: HTML in the language asked (autograder.feedback.page), its words escaped there.
     assert first["output_format"] == "html" and DTYPE.ja in first["output"] and "<li class=\"failed\">" in first["output"]
     assert first["languages"] == {"ja": {"title": "one_hot: データ型", "message": DTYPE.ja},
                                   "en": {"title": "one_hot: dtype", "message": DTYPE.en}}
@@ -82,7 +84,7 @@ def test_nbgrader_autograde_in_either_language_reads_the_one_cached_grading(tmp_
     from nbformat.v4 import new_code_cell, new_notebook
     from traitlets.config import Config
 
-    from autograder import nbgrader_plugin
+    from autograder.nbgrader import preprocessors as nbgrader_plugin
     from tests.submissions import TEST_SECRET, course_with_secret
 
     root = course_with_secret(tmp_path / "course")
@@ -96,7 +98,7 @@ def test_nbgrader_autograde_in_either_language_reads_the_one_cached_grading(tmp_
         raise AssertionError("graded again instead of read from the cache")
 
     monkeypatch.setattr(nbgrader_plugin, "run_grader", graded_again)
-    cell = new_code_cell('from autograder.notebook import grade_cell\ngrade_cell("one_hot", points=3)')
+    cell = new_code_cell('from autograder.nbgrader.cells import grade_cell\ngrade_cell("one_hot", points=3)')
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "one_hot", "points": 3, "locked": True,
                                  "solution": False, "task": False, "schema_version": 3}
     written = {}

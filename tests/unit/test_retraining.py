@@ -1,4 +1,4 @@
-"""autograder.retraining's pure parts: vetting early-stopping settings, and steps per execution."""
+"""autograder.training.retraining's pure parts: vetting early-stopping settings, and steps per execution."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from autograder.retraining import STEPS_PER_EXECUTION, early_stopping_trial, steps_per_execution, usable_settings
+from autograder.training.retraining import STEPS_PER_EXECUTION, early_stopping_trial, steps_per_execution, usable_settings
 from mnist_kit.variants import VARIANTS, Budget
 
 # keras.callbacks.EarlyStopping()'s settings as the worker reads them.

@@ -1,4 +1,4 @@
-"""autograder.sandbox: the parent's reading of a worker's result lines, and the kept-worker pool."""
+"""autograder.sandbox.probes: the parent's reading of a worker's result lines, and the kept-worker pool."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from autograder.sandbox import FORGED, Limits, WarmWorkers, Channel, _Conversation, _Tainted
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.probes import FORGED, _Conversation, _Tainted
+from autograder.sandbox.workers import Channel, WarmWorkers
 
 TOKEN = "0123456789abcdef"
 PROBES = [{"id": "one_hot", "module": "preprocessing"}, {"id": "variant.D", "module": "models"},

@@ -1,14 +1,14 @@
-"""Where workers come from. A worker source gives ``autograder.sandbox`` a ``Channel`` (a worker
+"""Where workers come from. A worker source gives ``autograder.sandbox.probes`` a ``Channel`` (a worker
 process and the parent's ends of its request and result pipes) for each attempt of a grading, and
 takes it back when the attempt ends: ``FreshWorkers`` (the default: a new ``python -I -m
 autograder.worker`` each time, in the grading's box when there is one), ``ForkServer`` (fresh
 unboxed workers forked from a process that imported TensorFlow once; the boxed one a class is
-graded with is ``autograder.forkbox``) or ``WarmWorkers`` (one worker kept between trusted
+graded with is ``autograder.sandbox.forkbox``) or ``WarmWorkers`` (one worker kept between trusted
 gradings: the grader's meta-tests).
 
 In: ``Limits``, the grading's work directory (where worker logs go), the attempt's number, the
 grading's ``jail.Box`` if any. Out: ``Channel``s; ``release`` closes or keeps them. What is said
-over a channel, and what it is trusted for, is ``autograder.sandbox``'s job.
+over a channel, and what it is trusted for, is ``autograder.sandbox.probes``'s job.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import jail
-from autograder.limits import Limits
+from autograder.sandbox import jail
+from autograder.sandbox.limits import Limits
 from autograder.protocol import Request
-from autograder.supervision import child_setup, kill_group, stat_fields
+from autograder.sandbox.supervision import child_setup, kill_group, stat_fields
 
 
 @dataclass
@@ -70,8 +70,8 @@ def _worker_env() -> dict[str, str]:
 
 
 def start_worker(logdir: Path, limits: Limits, attempt: int, box: "jail.Box | None" = None) -> Channel:
-    """A new worker process; in ``box`` (``autograder.jail``) when one is given. Also what the fork
-    servers fall back on (``autograder.forkbox``)."""
+    """A new worker process; in ``box`` (``autograder.sandbox.jail``) when one is given. Also what the fork
+    servers fall back on (``autograder.sandbox.forkbox``)."""
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     log = open(logdir / f"worker-{attempt}.log", "wb")
@@ -292,4 +292,4 @@ class WarmWorkers:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-WorkerSource = FreshWorkers | ForkServer | WarmWorkers   # and autograder.forkbox.BoxedForkServer
+WorkerSource = FreshWorkers | ForkServer | WarmWorkers   # and autograder.sandbox.forkbox.BoxedForkServer

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.limits import Limits
+from autograder.sandbox.limits import Limits
 
 
 def stage_submission(package_dir: Path, folder: Path | None = None) -> Path:

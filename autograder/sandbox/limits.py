@@ -2,8 +2,8 @@
 worker's start-up, its CPU time, address space and largest file (set as rlimits when it starts), the
 longest result line it may send, and what it may add to its grading's work directory.
 
-Read by every part of the sandbox (``autograder.sandbox``, ``.workers``, ``.supervision``,
-``.workspace``); imports nothing of the grader.
+Read by every part of the sandbox (``probes``, ``workers``, ``supervision``,
+``workspace``); imports nothing of the grader.
 """
 
 from __future__ import annotations

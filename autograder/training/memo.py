@@ -20,7 +20,7 @@ rebuild the model with TensorFlow) and early-stopping trials, each under a key o
 
 It lives where the course keeps its state (``<course>/.mnist-grade-cache/training-memo/``), or in
 the user's cache folder for ``mnist-grade`` without a course. The sandboxed worker sees neither
-(``autograder.jail`` binds no course and no home). Entries are written whole (a new file linked
+(``autograder.sandbox.jail`` binds no course and no home). Entries are written whole (a new file linked
 into place: no reader sees half of one); of two gradings that train the same key at once, the one
 that links first is kept and the other one reports that entry, so a class never holds two results
 for one key. A lock per key makes the second one wait and recall instead of training it again.
@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, TypedDict
 
-from autograder import architecture
-from autograder.cache import COURSE_CACHE, grader_identity
+from autograder.training import architecture
+from autograder.training.cache import COURSE_CACHE, grader_identity
 from mnist_kit.runtime import library_versions, machine
 from mnist_kit.variants import Variant
 

@@ -133,7 +133,7 @@ def _environment() -> dict[str, str]:
 def command(box: Box | None, argv: list[str], *, as_pid_1: bool = False) -> list[str]:
     """``argv`` (the worker's command) wrapped in bwrap for ``box``; None: an empty box, which sees
     no submission (the availability probe). ``as_pid_1``: ``argv`` is the box's init itself, with no
-    bwrap init beside it (the boxed fork server, ``autograder.forkbox``): an unprivileged grader's
+    bwrap init beside it (the boxed fork server, ``autograder.sandbox.forkbox``): an unprivileged grader's
     bwrap init has the workers' uid and is dumpable, so a worker could take it over."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:

@@ -2,7 +2,7 @@
 from its vetted JSON, train it briefly, score it; and try a student's early-stopping settings.
 
 Only this module's code touches the model here: the architecture came from the student's
-``build_*`` function as plain JSON, vetted by ``autograder.architecture`` (an allowlist of built-in
+``build_*`` function as plain JSON, vetted by ``autograder.training.architecture`` (an allowlist of built-in
 Keras layers) before anything is deserialised, and the compile settings, seed and budget come from
 the variant table (``mnist_kit.variants``), never from the student.
 """
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder import architecture
-from autograder.findings import EarlyStoppingTrial, ModelEvidence, TrainingResult
-from autograder.memo import RUN, Memo, arrays_digest, mnist_fingerprint, source_of
+from autograder.training import architecture
+from autograder.training.findings import EarlyStoppingTrial, ModelEvidence, TrainingResult
+from autograder.training.memo import RUN, Memo, arrays_digest, mnist_fingerprint, source_of
 from autograder.protocol import Outcome
 from mnist_kit.i18n import Text
 from mnist_kit.runtime import deterministic, import_tensorflow_quietly

@@ -2,15 +2,15 @@
 JupyterLab, nbgrader's feedback page, the report ``pytest autograder/`` writes, Gradescope's
 results.json (``output_format: "html"``).
 
-The same tasks as the text (``autograder.render.tasks``: each mistake once, above the checks),
+The same tasks as the text (``autograder.feedback.render.tasks``: each mistake once, above the checks),
 with what text cannot show: the student's figure beside the reference's on the same public inputs,
-the panel at fault framed (``autograder.pictures``); the layer table expected beside actual, the
+the panel at fault framed (``autograder.feedback.pictures``); the layer table expected beside actual, the
 differing rows marked; each variant's accuracy against its threshold and the handout's figure.
 Nothing in it has a width of its own: text wraps to its box, tables and images shrink to it, from
 JupyterLab's narrow pane to a phone. Every image carries alt text made from the same data.
 
 Rendered in the grader's or the student's own trusted process, from results.json's data; the
-student's code only ever supplied pixels (``autograder.pictures``) and numbers, escaped here.
+student's code only ever supplied pixels (``autograder.feedback.pictures``) and numbers, escaped here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from autograder import pictures, render
+from autograder.feedback import pictures
+from autograder.feedback import render
 from autograder.exhibits import AccuracyChart, Figure, LayerTable
 from mnist_kit.i18n import Text
 

@@ -11,7 +11,7 @@ A grade cell of a course notebook is one line::
 - Under ``nbgrader autograde`` the kernel is not trusted: anything in it — a notebook cell, an
   import of the student's package — can monkeypatch this function, ``subprocess`` or the display
   hook. So here the call only prints a note and returns 0, and the score is written afterwards,
-  outside the kernel, by ``autograder.nbgrader_plugin.IsolatedGrades``: it reads the same call
+  outside the kernel, by ``autograder.nbgrader.preprocessors.IsolatedGrades``: it reads the same call
   from the grade cell's source (which nbgrader restores from the gradebook), runs the grader
   with the hidden checks, and replaces the cell's outputs with the grader's verdicts and points.
 
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from autograder import feedback, render
-from autograder.jail import SandboxMode
+from autograder.feedback import page as feedback
+from autograder.feedback import render
+from autograder.sandbox.jail import SandboxMode
 from autograder.protocol import subject_of_item
 from autograder.secret import CourseSecret
 from mnist_kit.i18n import LANGUAGES, in_language
@@ -78,12 +79,12 @@ def run_grader(directory: Path, items, *, secret: CourseSecret | None, language:
                timeout: float = GRADER_TIMEOUT, sandbox: SandboxMode | None = None,
                training_memo: Path | None | bool = True, fork_server=None) -> dict:
     """Grade ``items`` of the ``mnist_tasks`` in ``directory``; return Gradescope's results dict, its
-    words in ``language`` and in every language (``autograder.report.gradescope``: what it grades
+    words in ``language`` and in every language (``autograder.feedback.report.gradescope``: what it grades
     does not depend on the language, and ``tests_of``/``summarize`` present it in any).
     With the course's ``secret`` the hidden checks run too; without, the public checks alone.
     ``sandbox``: ``mnist-grade --sandbox`` (None: its default, ``$MNIST_SANDBOX`` or bwrap).
     ``training_memo``: the memo's folder (``--training-memo``); True: mnist-grade's default; False: none.
-    ``fork_server``: an ``autograder.forkbox.BoxedForkServer`` this process owns, lent to the grader
+    ``fork_server``: an ``autograder.sandbox.forkbox.BoxedForkServer`` this process owns, lent to the grader
     for this grading (boxed workers forked, not started).
 
     The grader runs isolated (``-I``: neither the submission's folder nor PYTHONPATH is on its
@@ -124,7 +125,8 @@ def warm_results(directory: Path, items, language: str) -> dict | None:
     grader (``autograder.warm``); None where there is none to ask: then ``run_grader`` grades.
     The grading is the one mnist-grade would do here: the sandbox ``$MNIST_SANDBOX`` says (else a
     box where one can be made), the training memo of a grading outside any course."""
-    from autograder import memo, report
+    from autograder.training import memo
+    from autograder.feedback import report
     from autograder.warm import client
 
     sandbox = os.environ.get("MNIST_SANDBOX") or None
@@ -152,7 +154,7 @@ def verdict_of(test: dict, language: str) -> render.Verdict:
 
 @dataclass(frozen=True)
 class CellFeedback:
-    """What a grade cell shows: the same verdicts as text and as HTML (``autograder.feedback``)."""
+    """What a grade cell shows: the same verdicts as text and as HTML (``autograder.feedback.page``)."""
     text: str
     html: str
     earned: float
@@ -189,7 +191,7 @@ def present(results: dict | None, items, points: float, language: str, *, public
 
 def summarize(results: dict | None, items, points: float, language: str, *, public_only: bool = False,
               failure: str | None = None) -> tuple[str, float]:
-    """The cell's text (``autograder.render``'s lines) in ``language`` and its points (``present``)."""
+    """The cell's text (``autograder.feedback.render``'s lines) in ``language`` and its points (``present``)."""
     shown = present(results, items, points, language, public_only=public_only, failure=failure)
     return shown.text, shown.earned
 

@@ -12,7 +12,7 @@ import difflib
 import json
 from dataclasses import dataclass
 
-from autograder import render
+from autograder.feedback import render
 from autograder.exhibits import LayerRow, LayerTable
 from mnist_kit.variants import Variant
 
@@ -167,7 +167,7 @@ def training_form(vetted_json: str) -> str:
     """The vetted architecture as the grader's training sees it: the model's and every layer's name
     replaced by its position (``layer0``, ``layer1``...), the references between layers with them.
     Keras trains by the layers' order and settings, not their names, so two students' models that
-    differ only in names (``dense_3`` or ``hidden``) share one training (autograder.memo)."""
+    differ only in names (``dense_3`` or ``hidden``) share one training (autograder.training.memo)."""
     config = json.loads(vetted_json)
     body = config.get("config", {})
     layers = body.get("layers", [])

@@ -6,7 +6,7 @@ grader's own /proc entries to the workers.
 
 In: ``Limits``, a worker's ``subprocess.Popen`` (or a forked worker's stand-in with the same
 poll/wait/returncode), pids. Out: a ``preexec_fn``, an exit's description; killing and reaping.
-The grader's side only: ``autograder.processes`` (a process's children and how to end them) is
+The grader's side only: ``autograder.sandbox.processes`` (a process's children and how to end them) is
 shared with the worker's guard, which imports it before student code runs and watches it, so what
 only the grader needs stays out of it.
 """
@@ -19,8 +19,8 @@ import resource
 import signal
 import subprocess
 
-from autograder.limits import Limits
-from autograder.processes import child_pids, kill_and_wait
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.processes import child_pids, kill_and_wait
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36

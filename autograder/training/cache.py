@@ -7,8 +7,8 @@ give the same results (the grader is deterministic), so they are graded once.
 The key covers every ``mnist_tasks/*.py`` file's bytes, the tasks, the hidden inputs (the course
 secret's fingerprint) and the grader itself (every file of ``autograder`` and the variant table),
 so a changed submission or a changed grader is graded again. Not the language: the results hold
-every message in both (``autograder.report.gradescope``) and whoever presents them picks one
-(``autograder.notebook.summarize``), so one grading serves a Japanese and an English feedback.
+every message in both (``autograder.feedback.report.gradescope``) and whoever presents them picks one
+(``autograder.nbgrader.cells.summarize``), so one grading serves a Japanese and an English feedback.
 Used by ``IsolatedGrades`` (``nbgrader autograde``) and by the class-scale autograde
 (``mnist_course.classgrade``), which fills the cache in parallel before nbgrader runs.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from autograder.secret import CourseSecret
 
-KIT = Path(__file__).resolve().parent.parent
+KIT = Path(__file__).resolve().parents[2]
 VERSION = 3   # of the cache's format (2: results in both languages, no language in the key; 3: HTML outputs, figures)
 COURSE_CACHE = ".mnist-grade-cache"   # where a course keeps the grader's state: results, the ledger, the training memo
 

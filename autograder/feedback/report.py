@@ -1,4 +1,4 @@
-"""Presenting a grading report: the checks' lines for people (``autograder.render``), Gradescope's
+"""Presenting a grading report: the checks' lines for people (``autograder.feedback.render``), Gradescope's
 results.json for machines."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder import feedback, render
+from autograder.feedback import page as feedback
+from autograder.feedback import render
 from autograder.grade import Report
 from mnist_kit.i18n import IN_EVERY_LANGUAGE, Text, in_every_language
 
@@ -33,7 +34,7 @@ def total_line(report: Report, language: str) -> str:
 
 
 def table(report: Report, language: str) -> str:
-    """Every check (``autograder.render``), then the total."""
+    """Every check (``autograder.feedback.render``), then the total."""
     return "\n".join([*render.block(verdicts(report, language), language), total_line(report, language)])
 
 
@@ -55,20 +56,20 @@ def gradescope(report: Report, language: str) -> dict:
                        "incidents": report.incidents,
                        # which course secret chose the hidden inputs (its fingerprint), None: public only
                        "hidden_inputs": report.secret,
-                       # where the student code ran: "bwrap" (autograder.jail) or "none"
+                       # where the student code ran: "bwrap" (autograder.sandbox.jail) or "none"
                        "sandbox": report.sandbox,
                        # why a self-check ran unboxed (no box could be made here: Colab), else None
                        "sandbox_missing": report.sandbox_missing,
                        # per variant trained: "trained" now or "recalled" from the memo, by which run, when
                        "trainings": report.trainings},
-        # The student's figures the exhibits show (autograder.pictures), by probe: ours, for the
-        # grade cells' and pytest's HTML (autograder.feedback); each test's "output" has its own.
+        # The student's figures the exhibits show (autograder.feedback.pictures), by probe: ours, for the
+        # grade cells' and pytest's HTML (autograder.feedback.page); each test's "output" has its own.
         "figures": report.figures,
         "tests": [
             # "subject" (the contract function or "variant X") is ours: Gradescope keeps extra fields.
             # "title" too: the name in the report's language (under Japanese "name" stays English, the id).
             # "output" is HTML (Gradescope's output_format): the check with its figure, table or chart;
-            # "message" and "diagnosis", ours, are its words as text (autograder.render).
+            # "message" and "diagnosis", ours, are its words as text (autograder.feedback.render).
             {"name": result.name, "title": result.title.get(language), "subject": result.subject,
              "score": result.score, "max_score": result.max_score,
              "output": feedback.fragment([verdict(result, language)], report.figures, language, styled=False,

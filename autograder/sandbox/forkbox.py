@@ -18,7 +18,7 @@ pristine process, never of another worker. What a fresh box per grading gave, it
 - the server is the box's init (bwrap ``--as-pid-1``) and not dumpable: no bwrap init of the
   workers' uid stands beside it to be taken over, and a worker (the same uid) can neither stop,
   kill, trace nor write into it, nor so reach the workers forked after it. The rest a worker
-  could leave is closed in every box: ``/`` and ``/dev`` are read-only (``autograder.jail``), the
+  could leave is closed in every box: ``/`` and ``/dev`` are read-only (``autograder.sandbox.jail``), the
   kernel's keyrings refused (``autograder.worker.syscalls``). docs/threat-model.md says what this
   guarantees; tests/test_class_box.py tries it with a class, as root and as an instructor's account.
 
@@ -27,7 +27,7 @@ Across processes: ``mnist-course autograde`` keeps one server per Dask worker pr
 holding the server's lock for the whole of it.
 
 In: ``Limits``, a grading's ``jail.Box`` (its work directory inside ``folder``). Out: ``Channel``s
-like the other sources' (``autograder.workers``).
+like the other sources' (``autograder.sandbox.workers``).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from autograder import jail
-from autograder.limits import Limits
-from autograder.workers import Channel, fork_request, start_worker
+from autograder.sandbox import jail
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.workers import Channel, fork_request, start_worker
 
 ENVIRONMENT = "MNIST_FORK_SERVER"   # how mnist-grade finds the server it was given (attach_spec)
 ANSWER_SECONDS = 10.0               # a sweep, a fork or a worker's last word; longer: the box is killed
@@ -193,7 +193,7 @@ class BoxedForkServer:
                 pass
             return None
 
-    # --- a worker source (autograder.workers) --------------------------------------------------------
+    # --- a worker source (autograder.sandbox.workers) --------------------------------------------------------
 
     def alive(self) -> bool:
         if self.process is not None:

@@ -13,10 +13,9 @@ workers after it. Processes that student code started and detached (``setsid``, 
 found and killed too: this process makes itself their reaper while workers run.
 
 Here: ``run_probes`` and the conversation with one worker over its result pipe. The parts it uses,
-each its own module: ``autograder.limits`` (``Limits``), ``autograder.workers`` (where workers come
-from: fresh, forked or kept), ``autograder.supervision`` (their processes: limits at start, killing,
-reaping), ``autograder.workspace`` (the submission's staged copy and the work directory's watch).
-The names callers import from here (``__all__``) stay importable from here.
+each its own module: ``autograder.sandbox.limits`` (``Limits``), ``autograder.sandbox.workers`` (where workers come
+from: fresh, forked or kept), ``autograder.sandbox.supervision`` (their processes: limits at start, killing,
+reaping), ``autograder.sandbox.workspace`` (the submission's staged copy and the work directory's watch).
 """
 
 from __future__ import annotations
@@ -31,16 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from autograder import jail
-from autograder.limits import Limits
+from autograder.sandbox import jail
+from autograder.sandbox.limits import Limits
 from autograder.protocol import Event, Outcome, Probe, Request, outcome
-from autograder.supervision import Reaper, describe_exit, kill_group, protect_grader_process
-from autograder.workers import ForkServer, FreshWorkers, WarmWorkers, WorkerSource, Channel
-from autograder.workspace import stage_submission, trim_workdir, workdir_overflow
-
-# What callers import from here; the modules above hold the code.
-__all__ = ["run_probes", "Limits", "WorkerSource", "FreshWorkers", "ForkServer", "WarmWorkers",
-           "protect_grader_process", "FORGED", "Channel", "_Conversation", "_Tainted"]
+from autograder.sandbox.supervision import Reaper, describe_exit, kill_group
+from autograder.sandbox.workers import FreshWorkers, WorkerSource
+from autograder.sandbox.workspace import stage_submission, trim_workdir, workdir_overflow
 
 FORGED = "result channel: a line the worker did not write (forged, or out of order)"
 
@@ -97,7 +92,7 @@ def run_probes(package_parent: Path, probes: list[Probe], workdir: Path, limits:
     the grader can train one model while the worker goes on with the next probes. ``blocked`` maps
     a module to the outcome its probes report without running (e.g. an unreadable source file).
     ``workers``: where workers come from (default ``FreshWorkers``: a new process each).
-    ``sandbox``: "bwrap" runs fresh workers in a box (``autograder.jail``) that sees a copy of this
+    ``sandbox``: "bwrap" runs fresh workers in a box (``autograder.sandbox.jail``) that sees a copy of this
     submission's ``mnist_tasks/`` and nothing of any other; "none" for a deployment that isolates
     each grading itself. Raises ``jail.SandboxUnavailable`` when "bwrap" cannot be made here.
     """

@@ -5,7 +5,7 @@ nbgrader scores a grade cell from the outputs the student's kernel produced: an 
 stderr gives 0, a number gives partial credit, no number gives full marks. A kernel that runs the
 student's code can forge all of that. This preprocessor runs right after ``Execute`` in
 ``nbgrader autograde`` (see ``assignments/nbgrader_config.py``) and, for every grade cell whose
-source calls ``grade_cell(...)`` (``autograder.notebook``), throws the kernel's outputs away and
+source calls ``grade_cell(...)`` (``autograder.nbgrader.cells``), throws the kernel's outputs away and
 writes the grader's own: the verdict of each check on stdout and the points as the cell's result.
 
 The sources it reads are the gradebook's: nbgrader's ``OverwriteCells`` has already restored
@@ -28,12 +28,14 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Enum, Float, Unicode
 
-from autograder import cache, jail, memo
-from autograder.forkbox import process_server
+from autograder.training import cache
+from autograder.sandbox import jail
+from autograder.training import memo
+from autograder.sandbox.forkbox import process_server
 from autograder import secret as course_secret
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 
-from autograder.notebook import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
+from autograder.nbgrader.cells import CELL_RESULTS_MIME, GRADER_TIMEOUT, NOTEBOOK_LANGUAGE, CellResults, GraderTimeout, \
     requested, run_grader, present, tests_of
 
 
@@ -49,9 +51,9 @@ class IsolatedGrades(NbGraderPreprocessor):
                         "none, only where each grading is isolated already (one container per submission). "
                         "Default: $MNIST_SANDBOX, else bwrap").tag(config=True)
     training_memo = Bool(True, help="recall the grader's own trainings from the course's training memo "
-                                    "(.mnist-grade-cache/training-memo, autograder.memo); False: train every model "
+                                    "(.mnist-grade-cache/training-memo, autograder.training.memo); False: train every model "
                                     "again (mnist-grade --no-training-memo)").tag(config=True)
-    cache_dir = Unicode(".mnist-grade-cache", help="results kept by content (autograder.cache), relative to the "
+    cache_dir = Unicode(".mnist-grade-cache", help="results kept by content (autograder.training.cache), relative to the "
                                                   "course directory nbgrader runs in; empty: no cache").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -75,7 +77,7 @@ class IsolatedGrades(NbGraderPreprocessor):
                 raise GraderTimeout(results["grader_failure"])
             if results is None:
                 # nbgrader grades one student after another in this process: each grader is lent
-                # its boxed fork server (autograder.forkbox), and forks its worker instead of
+                # its boxed fork server (autograder.sandbox.forkbox), and forks its worker instead of
                 # importing TensorFlow anew.
                 results = run_grader(directory, items, secret=secret, language=self.language,
                                      timeout=self.timeout, sandbox=self.sandbox, training_memo=self._memo_folder(),
@@ -126,7 +128,7 @@ class IsolatedGrades(NbGraderPreprocessor):
 
 
 class BoxedKernelManager(AsyncKernelManager):
-    """A kernel in a bubblewrap box (``autograder.jail``), as the grader's workers are: it sees a
+    """A kernel in a bubblewrap box (``autograder.sandbox.jail``), as the grader's workers are: it sees a
     copy of the notebook's folder as its working directory (read-write, deleted afterwards) and
     nothing of the course, the gradebook, the secret or other submissions; no network. Its channels
     are Unix sockets in that folder (ZeroMQ's ipc transport), since the box has no loopback of the
@@ -143,7 +145,7 @@ class BoxedKernelManager(AsyncKernelManager):
         jail.check_available()
         work = self._folder / "work"
         notebook_folder = kw.get("cwd") or os.getcwd()
-        # The student's files only, as autograder.workspace.stage_submission copies a submission: links stay links (to nothing inside).
+        # The student's files only, as autograder.sandbox.workspace.stage_submission copies a submission: links stay links (to nothing inside).
         shutil.copytree(notebook_folder, work, symlinks=True)
         self._box = jail.Box.for_grading(None, work)
         self.ip = str(work / ".kernel")

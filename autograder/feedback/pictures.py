@@ -5,8 +5,8 @@ The worker draws each figure of a public probe with matplotlib's Agg renderer an
 pixels as an ``.npy`` array (``autograder.worker.describe.picture``): plain numbers, checked here
 for type and size like every array the worker returns, never an image file the grader would have
 to parse. The reference's figures on the same inputs are drawn the same way, once, from
-``solutions/`` (``python -m autograder.pictures``), and ship as package data
-(``autograder/reference_figures/``, written by ``mnist_course.reference_figures``) since students' installs hold no solutions.
+``solutions/`` (``python -m autograder.feedback.pictures``), and ship as package data
+(``autograder/feedback/reference_figures/``, written by ``mnist_course.reference_figures``) since students' installs hold no solutions.
 """
 
 from __future__ import annotations

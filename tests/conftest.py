@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections import Counter
 import shutil
 import sys
 import types
@@ -83,6 +84,10 @@ def training_memo(tmp_path_factory):
     the results recorded without a memo (tests/golden.py)."""
     from autograder.training.memo import Memo
 
+    # One folder for every xdist worker of the run (their base folders' parent), as a class's Dask
+    # workers share their course's memo: an architecture is trained once per run, not once per worker.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return Memo(tmp_path_factory.getbasetemp().parent / "training-memo")
     return Memo(tmp_path_factory.mktemp("training-memo"))
 
 
@@ -91,7 +96,8 @@ def unchanged(request):
     """``unchanged(report)``: assert the report equals the recorded one for this test (tests/golden.py)."""
     from tests.golden import assert_unchanged
 
-    return lambda report: assert_unchanged(report, request.node.nodeid)
+    # (less the "@group" xdist adds to a grouped test's id, as the serial run records it)
+    return lambda report: assert_unchanged(report, request.node.nodeid.partition("@")[0])
 
 
 class _ForkServers:
@@ -172,3 +178,39 @@ def warm_grader_of_this_session():
         os.environ.pop("XDG_RUNTIME_DIR", None)
     else:
         os.environ["XDG_RUNTIME_DIR"] = previous
+
+
+# --- the suite in parallel (pytest-xdist; ./kit test runs it with -n and --dist loadgroup) ---------------
+#
+# Test by test over the workers, except where a fixture built once per worker process would be
+# built on each: a test that uses a fixture of module scope runs where the rest of its module's
+# such tests run, and the tests of every module that uses the course round trip (~2.5 min, session
+# scope) run in one group. xdist's own mechanism (the ``xdist_group`` mark), given here from what
+# each test uses so that a new test needs no mark; a module that must not run beside another
+# (the hub's accounts and its venv in /opt) marks itself with a group of its own. The groups go
+# first, largest first: a worker that draws the round trip last would finish alone.
+SHARED_SESSION_FIXTURES = ("roundtrip",)
+
+
+def _group_of(item, modules_sharing: dict) -> str | None:
+    shared = [name for name in SHARED_SESSION_FIXTURES if name in item.fixturenames]
+    if shared:
+        return shared[0]
+    definitions = getattr(item, "_fixtureinfo", None)
+    scopes = {defs[-1].scope for defs in definitions.name2fixturedefs.values()} if definitions else set()
+    if scopes & {"module", "class", "package"}:
+        return modules_sharing.get(item.path) or item.path.stem
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config, items):
+    modules_sharing = {item.path: name for item in items for name in SHARED_SESSION_FIXTURES
+                       if name in item.fixturenames}
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and (group := _group_of(item, modules_sharing)):
+            item.add_marker(pytest.mark.xdist_group(group))
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    groups = Counter(mark.args[0] for item in items if (mark := item.get_closest_marker("xdist_group")))
+    items.sort(key=lambda item: -groups[mark.args[0]] if (mark := item.get_closest_marker("xdist_group")) else 0)

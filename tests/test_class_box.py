@@ -34,7 +34,7 @@ from autograder.training.cache import COURSE_CACHE
 from mnist_course import assignments, classgrade, course
 from tests import box_attempts
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hub"),   # the hub's venv in /opt: one user at a time
               pytest.mark.skipif(not jail.available(), reason=f"no sandbox here: {jail.unavailable_reason()}")]
 
 STUDENTS = ("s1", "s2", "s3")   # graded in this order: the attacker, the reference, the looker

@@ -183,7 +183,7 @@ def test_a_name_that_is_not_a_function(tmp_path, fork_server):
                              "labels_from_scores in mnist_tasks/preprocessing.py is a builtins.int, not a function")
 
 
-@pytest.mark.slow   # ~30 s: it spends the CPU limit
+@pytest.mark.slow   # ~10 s: it spends the CPU limit
 @pytest.mark.parametrize("sandbox", ["none", "bwrap"])
 def test_cpu_time_and_file_size_are_limited_and_each_grading_works_in_its_own_directory(tmp_path, fork_server,
                                                                                       sandbox):
@@ -205,8 +205,9 @@ def one_hot(labels, num_classes=10):
     while True:                            # only the CPU limit can end it: the wall limit is longer
         pass
 '''
-    # 25 s of CPU: the worker's start-up and some looping; the wall limit is out of reach.
-    limits = Limits(probe_seconds=120.0, startup_seconds=90.0, cpu_seconds=25)
+    # 6 s of CPU: a forked worker's start-up (its warm-up, ~0.5 s) and some looping; the wall limit
+    # is out of reach.
+    limits = Limits(probe_seconds=120.0, startup_seconds=90.0, cpu_seconds=6)
     report = grade(submission(tmp_path, "preprocessing", replacement, ""), only=["normalize", "one_hot", "choose_loss"],
                    limits=limits, workers=fork_server, secret=TEST_SECRET, sandbox=sandbox)
     lost = {r.subject: r.message.en for r in report.results if r.score < r.max_score}

@@ -38,7 +38,7 @@ from tests.conftest import REPO
 from tests.hub import (COURSE_ID, EXCHANGE, PREFIX, Account, Hub, Person, launch_browser, make_account,
                        remove_account, require_hub_parts)
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("hub")]   # its venv in /opt: one user at a time
 
 ARTIFACTS = REPO / "test-artifacts" / "jupyterhub"
 INSTRUCTOR, ALICE, BOB = "mnt-teacher", "mnt-alice", "mnt-bob"

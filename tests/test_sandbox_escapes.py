@@ -75,26 +75,41 @@ def _attempting(tmp_path, body: str) -> Path:
                            name=f"alice-{len(list(tmp_path.glob('alice-*')))}")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def boxed_fork_server():
+@pytest.fixture(scope="session", autouse=True)   # (not "module": that would keep the module on one xdist worker)
+def fork_servers():
     """Every boxed attempt runs twice: in a fresh box, and in a worker forked by the boxed fork
     server that ``mnist-course autograde`` grades a class with (``autograder.sandbox.forkbox``), after the
-    attempts before it, in the same box. Both must stop it alike. Started by the first attempt."""
+    attempts before it, in the same box. Both must stop it alike. The unboxed control needs no
+    fresh worker (it shows the attempt works where nothing stops it): a worker forked by an unboxed
+    fork server runs as unboxed as a fresh one, without a TensorFlow import of its own. Each server
+    is started by the first attempt that needs it."""
     yield
-    if _SERVER:
-        _SERVER.pop().close()
+    for server in _SERVERS.values():
+        server.close()
+    _SERVERS.clear()
 
 
-_SERVER: list = []
+_SERVERS: dict = {}
+
+
+def _server(sandbox: str):
+    if sandbox not in _SERVERS:
+        from autograder.sandbox.forkbox import BoxedForkServer
+        from autograder.sandbox.workers import ForkServer
+
+        _SERVERS[sandbox] = BoxedForkServer() if sandbox == "bwrap" else ForkServer()
+    return _SERVERS[sandbox]
 
 
 def _normalize_points(submission: Path, sandbox: str) -> tuple[float, float]:
+    if sandbox == "none":
+        report = grade(submission, only=["normalize"], sandbox=sandbox, workers=_server("none"))
+        assert report.sandbox == "none"
+        return report.score, report.max_score
     report = grade(submission, only=["normalize"], sandbox=sandbox)
     assert report.sandbox == sandbox
     if sandbox == "bwrap":
-        from autograder.sandbox.forkbox import BoxedForkServer
-
-        server = _SERVER[0] if _SERVER else _SERVER.append(BoxedForkServer()) or _SERVER[0]
+        server = _server("bwrap")
         spawned = server.spawned
         forked = grade(submission, only=["normalize"], sandbox=sandbox, workers=server)
         assert server.spawned > spawned, "the boxed fork server forked no worker for this grading"
@@ -246,9 +261,13 @@ return True""")   # SIGCONT: unboxed, the control run must not end the sentinel 
 
 def test_a_fork_bomb_meets_the_process_limit(tmp_path):
     """Children that sleep, as many as it can make: in the box it meets RLIMIT_NPROC (its own user
-    namespace's count) long before 2,000, and the grading goes on."""
+    namespace's count) long before 2,000, and the grading goes on. Once per worker, at import (the
+    calls then answer as it did): each bomb forks a process that imported TensorFlow some 500
+    times, ~10 s, and the same limit holds for every call in that process."""
     submission = _attempting(tmp_path, """
 import os, time
+if '_BOMBED' in globals():
+    return _BOMBED
 children = []
 try:
     for _ in range(2000):
@@ -261,6 +280,7 @@ finally:
     for pid in children:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+    globals()['_BOMBED'] = len(children) >= 2000
 return len(children) >= 2000""")
     started = time.monotonic()
     score, total = _normalize_points(submission, "bwrap")
@@ -350,12 +370,13 @@ return 'MNIST_GRADERS_OWN' in os.environ or any(key.startswith('PYTEST') for key
     assert score == total
 
 
-@pytest.mark.slow   # every attempt above once more, and tests/test_forkbox.py, in a pytest of its own: ~5 min
+@pytest.mark.slow   # every attempt above once more, or tests/test_forkbox.py, in a pytest of its own: 2-4 min each
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user (CI runs as root)")
-def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_path):
+@pytest.mark.parametrize("module", ["test_sandbox_escapes.py", "test_forkbox.py"])   # (two: a worker each)
+def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_path, module):
     """This module again, as a uid that is not root and has no capabilities: the grader's boxes are
     then bwrap's unprivileged kind (a user namespace of their own), and every attempt above must
-    fail in them too, its unboxed control still succeeding. With it the boxed fork server's tests
+    fail in them too, its unboxed control still succeeding. And the boxed fork server's tests
     (tests/test_forkbox.py): there a worker has the grader's own uid, and may write beside its
     grading, which the server's owner removes.
 
@@ -367,8 +388,7 @@ def test_every_attempt_fails_when_the_grader_itself_is_an_unprivileged_user(tmp_
     box = jail.Box.for_grading(REPO, workdir)
     outer = jail.command(box, ["/usr/bin/env", f"PYTHONPATH={REPO}", "PYTHONDONTWRITEBYTECODE=1", sys.executable,
                                "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "--rootdir", str(REPO),
-                               "--basetemp", str(workdir / "pytest"), str(Path(__file__).resolve()),
-                               str(Path(__file__).resolve().parent / "test_forkbox.py"),
+                               "--basetemp", str(workdir / "pytest"), str(Path(__file__).resolve().parent / module),
                                "-k", "not unprivileged_user"])
     outer.remove("--unshare-pid")
     proc = outer.index("--proc")

@@ -172,7 +172,7 @@ def test_tensorflows_threads_are_pinned_whatever_starts_it_first(first):
              '{"module": "keras.layers", "class_name": "Dense", "config": {"units": 2, "name": "d"}}]}}')
     call = f"retraining.try_early_stopping({settings!r})" if first == "an early-stopping trial" \
         else f"retraining.rebuild({model!r}).count_params()"
-    code = ("from autograder import retraining\n" + call + "\nimport tensorflow as tf\n"
+    code = ("from autograder.training import retraining\n" + call + "\nimport tensorflow as tf\n"
             "print(tf.config.threading.get_intra_op_parallelism_threads(), "
             "tf.config.threading.get_inter_op_parallelism_threads())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,

@@ -240,6 +240,7 @@ def test_the_identity_follows_the_kits_code_the_environment_and_mnist(tmp_path, 
 
 
 @pytest.mark.slow   # the hub's recipe for two accounts made here (its venv from the hub's tests): ~20 s
+@pytest.mark.xdist_group("hub")   # that venv in /opt: one user at a time
 def test_as_a_students_own_account_the_warm_grader_is_theirs_alone(tmp_path, mnist_path):
     """On the hub each student checks as their own account, unprivileged: their warm grader runs as
     them, in a box their code cannot leave for its socket; root gets no answer from it (the peer's

@@ -157,6 +157,7 @@ def _write_into(pid):
     assert "wrote into its own child" in " ".join(_lost(report).values()), _lost(report)
 
 
+@pytest.mark.slow   # a server killed and another started: a TensorFlow start more, ~15 s
 def test_a_student_can_neither_stop_nor_kill_the_server_and_one_that_dies_costs_the_next_nothing(tmp_path, server):
     import os
     import signal
@@ -189,6 +190,7 @@ def test_a_student_can_neither_stop_nor_kill_the_server_and_one_that_dies_costs_
     assert server.spawned == spawned   # fresh boxes from here on
 
 
+@pytest.mark.slow   # fresh boxes to compare with, one per crash: ~15 s
 def test_a_crash_in_a_forked_worker_reads_as_in_a_fresh_box(tmp_path, server):
     broken = make_submission(tmp_path, {"preprocessing": '''
 def normalize(images):
@@ -211,6 +213,7 @@ def one_hot(labels, num_classes=10):
     assert "exit code 3" in lost["normalize"] and "signal SIGSEGV" in lost["one_hot"], lost
 
 
+@pytest.mark.slow   # three mnist-grade processes, one killed: ~20 s
 def test_mnist_grade_lent_a_server_forks_there_and_a_killed_grader_leaves_nothing(tmp_path, server):
     from autograder.nbgrader.cells import GraderTimeout, run_grader
 
@@ -234,6 +237,7 @@ def test_mnist_grade_lent_a_server_forks_there_and_a_killed_grader_leaves_nothin
     assert server.alive()   # swept when the next grader attached, not ended
 
 
+@pytest.mark.slow   # every task in a fresh box to compare with: ~25 s
 def test_a_forked_worker_grades_as_a_fresh_box_does(tmp_path, server, training_memo):
     """Same verdicts, messages included, for the reference and for a mutant with a wrong dtype and
     a wrong padding, every check but the trainings' (one variant's, recalled from the memo)."""

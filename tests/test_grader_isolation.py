@@ -221,6 +221,7 @@ def one_hot(labels, num_classes=10):
     assert workdir.name.startswith("mnist-grade-") and not workdir.exists(), workdir
 
 
+@pytest.mark.slow   # fresh workers, boxed and not, restarted after each crash: ~25 s
 def test_fork_server_workers_grade_exactly_as_workers_started_from_scratch(tmp_path, fork_server):
     # The isolation and adversarial tests run in forked workers, mnist-grade in new processes: the
     # two must be indistinguishable to the grader, down to how a worker that crashed ended.

@@ -75,14 +75,21 @@ def _attempting(tmp_path, body: str) -> Path:
                            name=f"alice-{len(list(tmp_path.glob('alice-*')))}")
 
 
+@pytest.fixture(params=["class box", pytest.param("fresh box", marks=pytest.mark.slow)])
+def box(request) -> str:
+    """Where an attempt runs: in a worker forked by the boxed fork server that ``mnist-course
+    autograde`` grades a class with (``autograder.sandbox.forkbox``), after the attempts before it,
+    in the same box; and in a fresh box of its own, as ``mnist-grade`` grades one submission. Both
+    must stop it alike. A fresh box costs a TensorFlow start per attempt: the full suite's."""
+    return request.param
+
+
 @pytest.fixture(scope="session", autouse=True)   # (not "module": that would keep the module on one xdist worker)
 def fork_servers():
-    """Every boxed attempt runs twice: in a fresh box, and in a worker forked by the boxed fork
-    server that ``mnist-course autograde`` grades a class with (``autograder.sandbox.forkbox``), after the
-    attempts before it, in the same box. Both must stop it alike. The unboxed control needs no
-    fresh worker (it shows the attempt works where nothing stops it): a worker forked by an unboxed
-    fork server runs as unboxed as a fresh one, without a TensorFlow import of its own. Each server
-    is started by the first attempt that needs it."""
+    """The class box's server, and an unboxed fork server for the unboxed controls: a control needs
+    no fresh worker (it shows the attempt works where nothing stops it), and a worker forked by an
+    unboxed server runs as unboxed as a fresh one, without a TensorFlow import of its own. Each is
+    started by the first attempt that needs it."""
     yield
     for server in _SERVERS.values():
         server.close()
@@ -101,20 +108,16 @@ def _server(sandbox: str):
     return _SERVERS[sandbox]
 
 
-def _normalize_points(submission: Path, sandbox: str) -> tuple[float, float]:
-    if sandbox == "none":
-        report = grade(submission, only=["normalize"], sandbox=sandbox, workers=_server("none"))
-        assert report.sandbox == "none"
-        return report.score, report.max_score
-    report = grade(submission, only=["normalize"], sandbox=sandbox)
-    assert report.sandbox == sandbox
-    if sandbox == "bwrap":
-        server = _server("bwrap")
+def _normalize_points(submission: Path, where: str) -> tuple[float, float]:
+    """``normalize``'s points graded in ``where``: a ``box`` (above), or "none" for the unboxed control."""
+    if where == "fresh box":
+        report = grade(submission, only=["normalize"], sandbox="bwrap")
+    else:
+        server = _server("none" if where == "none" else "bwrap")
         spawned = server.spawned
-        forked = grade(submission, only=["normalize"], sandbox=sandbox, workers=server)
-        assert server.spawned > spawned, "the boxed fork server forked no worker for this grading"
-        assert (forked.score, forked.max_score) == (report.score, report.max_score), \
-            [(r.name, r.message.en) for r in forked.results if r.score < r.max_score]
+        report = grade(submission, only=["normalize"], sandbox="none" if where == "none" else "bwrap", workers=server)
+        assert server.spawned > spawned, "the fork server forked no worker for this grading"
+    assert report.sandbox == ("none" if where == "none" else "bwrap")
     return report.score, report.max_score
 
 
@@ -138,25 +141,25 @@ def _read_attempts(course: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("what", ["a classmate's submission", "solutions/", "the course secret", "$HOME",
                                   "the gradebook (writing)", "the training memo (writing)"])
-def test_what_only_the_grader_may_touch_is_out_of_reach(tmp_path, course, what):
+def test_what_only_the_grader_may_touch_is_out_of_reach(tmp_path, course, what, box):
     submission = _attempting(tmp_path, _read_attempts(course)[what])
     before = (course / "gradebook.db").read_bytes()
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total, f"{what}: reachable from the box"
     assert (course / "gradebook.db").read_bytes() == before
     assert _normalize_points(submission, "none")[0] < total, f"{what}: the attempt does not work even unboxed"
     (course / "gradebook.db").write_bytes(before)
 
 
-def test_etc_shadow_is_not_readable(tmp_path):
+def test_etc_shadow_is_not_readable(tmp_path, box):
     submission = _attempting(tmp_path, _reads(Path("/etc/shadow")))
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total
     if os.geteuid() == 0:   # only root can read it unboxed
         assert _normalize_points(submission, "none")[0] < total
 
 
-def test_answering_with_a_classmates_code_found_on_disk_earns_the_stubs_points(tmp_path, course):
+def test_answering_with_a_classmates_code_found_on_disk_earns_the_stubs_points(tmp_path, course, box):
     """The stubs, whose preprocessing.py finds bob's file and runs it in its own namespace."""
     import shutil
 
@@ -173,12 +176,12 @@ for _root, _dirs, _files in _os.walk({str(course)!r}):
         except OSError:
             pass
 ''', encoding="utf-8")
-    assert _normalize_points(alice, "bwrap")[0] == 0.0
+    assert _normalize_points(alice, box)[0] == 0.0
     # Unboxed the copy earns points (not all of them: the grader reads the exec of a source it cannot see)
     assert _normalize_points(alice, "none")[0] > 0
 
 
-def test_writing_outside_the_tmpfs_fails(tmp_path):
+def test_writing_outside_the_tmpfs_fails(tmp_path, box):
     outside = tmp_path / "outside"
     outside.mkdir()
     site = Path(sysconfig.get_paths()["purelib"])
@@ -192,7 +195,7 @@ def test_writing_outside_the_tmpfs_fails(tmp_path):
         for path in targets.values()) + "\nreturn worked"
     submission = _attempting(tmp_path, body)
     try:
-        score, total = _normalize_points(submission, "bwrap")
+        score, total = _normalize_points(submission, box)
         assert score == total
         assert not [name for name, path in targets.items() if path.exists()]
         assert _normalize_points(submission, "none")[0] < total
@@ -201,7 +204,7 @@ def test_writing_outside_the_tmpfs_fails(tmp_path):
             planted.unlink()
 
 
-def test_a_symlink_out_of_the_writable_folder_leads_nowhere(tmp_path, course):
+def test_a_symlink_out_of_the_writable_folder_leads_nowhere(tmp_path, course, box):
     gradebook = course / "gradebook.db"
     before = gradebook.read_bytes()
     submission = _attempting(tmp_path, f"""
@@ -209,12 +212,12 @@ import os
 os.symlink({str(gradebook)!r}, 'link-out')
 open('link-out', 'ab').write(b'x')
 return True""")
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total
     assert gradebook.read_bytes() == before
 
 
-def test_no_network_not_even_to_a_listener_on_loopback(tmp_path):
+def test_no_network_not_even_to_a_listener_on_loopback(tmp_path, box):
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     heard = []
@@ -236,21 +239,21 @@ import socket
 socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'secret')
 return True""")
     try:
-        score, total = _normalize_points(submission, "bwrap")
+        score, total = _normalize_points(submission, box)
         assert score == total and heard == []
         assert _normalize_points(submission, "none")[0] < total and heard
     finally:
         listener.close()
 
 
-def test_other_processes_cannot_be_signalled(tmp_path):
+def test_other_processes_cannot_be_signalled(tmp_path, box):
     sentinel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
         submission = _attempting(tmp_path, f"""
 import os, signal
 os.kill({sentinel.pid}, signal.SIGCONT)
 return True""")   # SIGCONT: unboxed, the control run must not end the sentinel either
-        score, total = _normalize_points(submission, "bwrap")
+        score, total = _normalize_points(submission, box)
         assert score == total and sentinel.poll() is None
         assert _normalize_points(submission, "none")[0] < total
         assert sentinel.poll() is None
@@ -259,7 +262,8 @@ return True""")   # SIGCONT: unboxed, the control run must not end the sentinel 
         sentinel.wait()
 
 
-def test_a_fork_bomb_meets_the_process_limit(tmp_path):
+@pytest.mark.slow   # ~10 s a bomb, in either box: the full suite's
+def test_a_fork_bomb_meets_the_process_limit(tmp_path, box):
     """Children that sleep, as many as it can make: in the box it meets RLIMIT_NPROC (its own user
     namespace's count) long before 2,000, and the grading goes on. Once per worker, at import (the
     calls then answer as it did): each bomb forks a process that imported TensorFlow some 500
@@ -283,12 +287,12 @@ finally:
     globals()['_BOMBED'] = len(children) >= 2000
 return len(children) >= 2000""")
     started = time.monotonic()
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total
     assert time.monotonic() - started < 120
 
 
-def test_filling_the_tmpfs_stops_at_its_size(tmp_path):
+def test_filling_the_tmpfs_stops_at_its_size(tmp_path, box):
     submission = _attempting(tmp_path, f"""
 import os
 block = b'x' * (1 << 20)
@@ -301,11 +305,11 @@ for part in range(4):
 for part in range(4):
     os.unlink(f'/tmp/fill-{{part}}')
 return written > {jail.TMPFS_BYTES}""")
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total
 
 
-def test_a_read_only_bind_cannot_be_remounted_writable(tmp_path):
+def test_a_read_only_bind_cannot_be_remounted_writable(tmp_path, box):
     venv = sys.prefix
     submission = _attempting(tmp_path, f"""
 import ctypes
@@ -315,7 +319,7 @@ if libc.mount(None, {venv!r}.encode(), None, MS_REMOUNT | MS_BIND, None) != 0:
     return False
 open({os.path.join(venv, 'planted')!r}, 'w').write('x')
 return True""")
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total
     assert not Path(venv, "planted").exists()
 
@@ -348,7 +352,7 @@ def test_grading_for_a_course_refuses_where_bwrap_is_missing(tmp_path, monkeypat
     assert json.loads((tmp_path / "r.json").read_text())["extra_data"]["sandbox"] == "none"
 
 
-def test_the_box_runs_student_code_as_nobody_of_the_grader(tmp_path, monkeypatch):
+def test_the_box_runs_student_code_as_nobody_of_the_grader(tmp_path, monkeypatch, box):
     """Inside: not the grader's uid when the grader is root, no other process, a cleared environment,
     and a /tmp (HOME) and /dev/shm it can write. (No capabilities: the remount test above.)"""
     submission = _attempting(tmp_path, f"""
@@ -366,7 +370,7 @@ if {os.geteuid() == 0} and os.getuid() == 0:
     return True
 return 'MNIST_GRADERS_OWN' in os.environ or any(key.startswith('PYTEST') for key in os.environ)""")
     monkeypatch.setenv("MNIST_GRADERS_OWN", "a variable of the grader's environment")
-    score, total = _normalize_points(submission, "bwrap")
+    score, total = _normalize_points(submission, box)
     assert score == total
 
 
@@ -462,7 +466,7 @@ def test_the_kernel_that_autograde_runs_the_notebook_in_is_in_the_box_too(tmp_pa
 
 
 @pytest.mark.parametrize("how", ["bytes", "files"])
-def test_filling_the_work_directory_stops_at_its_limit(tmp_path, how):
+def test_filling_the_work_directory_stops_at_its_limit(tmp_path, how, box):
     """The work directory is on the grader's disk (the box's /tmp and /dev/shm are tmpfs of their
     own size): what a worker adds there is measured while it runs, and past the limit the worker is
     killed, its extra files removed, and only the probe that wrote them loses its points."""
@@ -479,7 +483,8 @@ def normalize(images):
     return np.asarray(images, dtype=np.float32) / np.float32(255.0)
 '''
     submission = make_submission(tmp_path, {"preprocessing": source})
-    report = grade(submission, only=["normalize", "flatten"], limits=limits, sandbox="bwrap")
+    report = grade(submission, only=["normalize", "flatten"], limits=limits, sandbox="bwrap",
+                   workers=_server("bwrap") if box == "class box" else None)
     lost = [r for r in report.results if r.score < r.max_score]
     assert lost and all(r.subject == "normalize" for r in lost), [(r.name, r.message.en) for r in lost]
     said = "wrote more than 64 MB to its work directory" if how == "bytes" else "more than 500 files"

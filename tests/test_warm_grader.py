@@ -50,6 +50,7 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow   # fresh boxes to compare with, a crash restarting them: ~25 s
 def test_the_warm_grader_says_what_a_fresh_box_says(tmp_path, warm):
     crashing = make_submission(tmp_path, {"preprocessing": '''
 def normalize(images):
@@ -129,6 +130,7 @@ def test_a_folder_someone_else_could_reach_is_never_used(tmp_path, monkeypatch):
     assert client.grade(make_submission(tmp_path, {}), only=["one_hot"]) is None
 
 
+@pytest.mark.slow   # three graders started, one waited out idle: ~13 s
 def test_off_idle_and_identity(tmp_path, warm, monkeypatch):
     submission = make_submission(tmp_path, {})
     monkeypatch.setenv("MNIST_NO_FORK_SERVER", "1")

@@ -203,14 +203,29 @@ def _group_of(item, modules_sharing: dict) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the marks
+@pytest.hookimpl(wrapper=True)   # a wrapper: the marks are there before xdist's own hook reads them
 def pytest_collection_modifyitems(config, items):
     modules_sharing = {item.path: name for item in items for name in SHARED_SESSION_FIXTURES
                        if name in item.fixturenames}
     for item in items:
         if item.get_closest_marker("xdist_group") is None and (group := _group_of(item, modules_sharing)):
             item.add_marker(pytest.mark.xdist_group(group))
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return
-    groups = Counter(mark.args[0] for item in items if (mark := item.get_closest_marker("xdist_group")))
-    items.sort(key=lambda item: -groups[mark.args[0]] if (mark := item.get_closest_marker("xdist_group")) else 0)
+    # The order the workers collect in is the order xdist hands work out (each worker collects, so
+    # this runs in each, where --dist is "no" but "loadgroup" is set).
+    if config.getvalue("loadgroup"):
+        groups = Counter(mark.args[0] for item in items if (mark := item.get_closest_marker("xdist_group")))
+        items.sort(key=lambda item: -groups[mark.args[0]] if (mark := item.get_closest_marker("xdist_group")) else 0)
+        for item in items:
+            _name_the_group_in_the_id(item)
+    return (yield)
+
+
+def _name_the_group_in_the_id(item) -> None:
+    """xdist's scheduler reads a test's group from its id ("…@group"), which xdist 3.8 writes to
+    ``item._nodeid``; pytest 9 keeps the id in ``item._id``, so that write no longer shows and every
+    test ran wherever (a module's fixture built on each worker). Written here where pytest 9 reads it."""
+    from _pytest.nodeid import coerce_node_id
+
+    mark = item.get_closest_marker("xdist_group")
+    if mark is not None and hasattr(item, "_id") and "@" not in item.nodeid:
+        item._id = coerce_node_id(f"{item.nodeid}@{mark.args[0]}")

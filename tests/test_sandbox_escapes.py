@@ -76,22 +76,37 @@ def _attempting(tmp_path, body: str) -> Path:
 
 
 @pytest.fixture(params=["class box", pytest.param("fresh box", marks=pytest.mark.slow)])
-def box(request, fork_server) -> str:
+def box(request) -> str:
     """Where an attempt runs: in a worker forked by the boxed fork server that ``mnist-course
-    autograde`` grades a class with (``autograder.sandbox.forkbox``; the session's, after the hostile
-    submissions before it, in the same box); and in a fresh box of its own, as ``mnist-grade``
-    grades one submission. Both must stop it alike. A fresh box costs a TensorFlow start per
-    attempt: the full suite's. The unboxed control needs no fresh worker either (it shows the
-    attempt works where nothing stops it): the session's unboxed fork server forks one."""
-    _FORK_SERVERS[:] = [fork_server]
+    autograde`` grades a class with (``autograder.sandbox.forkbox``), after the attempts before it,
+    in the same box; and in a fresh box of its own, as ``mnist-grade`` grades one submission. Both
+    must stop it alike. A fresh box costs a TensorFlow start per attempt: the full suite's."""
     return request.param
 
 
-_FORK_SERVERS: list = []   # the session's fork servers (tests/conftest.py), for the box in use
+@pytest.fixture(scope="session", autouse=True)   # (not "module": that would keep the module on one xdist worker)
+def fork_servers():
+    """This module's own servers (the session's serve hostile submissions that may end them): the
+    class box's, and an unboxed one for the unboxed controls. A control needs no fresh worker (it
+    shows the attempt works where nothing stops it): a worker forked by an unboxed fork server runs
+    as unboxed as a fresh one, without a TensorFlow import of its own. Each is started by the first
+    attempt that needs it."""
+    yield
+    for server in _SERVERS.values():
+        server.close()
+    _SERVERS.clear()
+
+
+_SERVERS: dict = {}
 
 
 def _server(sandbox: str):
-    return _FORK_SERVERS[0].boxed if sandbox == "bwrap" else _FORK_SERVERS[0].unboxed
+    if sandbox not in _SERVERS:
+        from autograder.sandbox.forkbox import BoxedForkServer
+        from autograder.sandbox.workers import ForkServer
+
+        _SERVERS[sandbox] = BoxedForkServer() if sandbox == "bwrap" else ForkServer()
+    return _SERVERS[sandbox]
 
 
 def _normalize_points(submission: Path, where: str) -> tuple[float, float]:

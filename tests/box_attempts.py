@@ -121,7 +121,8 @@ def _leave(when):
         return missing
     _LEFT.add(when)
     ready_read, ready_write = os.pipe()
-    if os.fork() == 0:
+    child = os.fork()
+    if child == 0:
         os.setsid()
         if os.fork() == 0:
             held = socket.socket(socket.AF_UNIX)
@@ -138,6 +139,7 @@ def _leave(when):
                 time.sleep(0.02)
         os._exit(0)
     os.close(ready_write)
+    os.waitpid(child, 0)   # the double fork's middle process, reaped as a daemon's starter does
     daemon = os.read(ready_read, 32)
     if daemon:
         _MINE.append(int(daemon))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections import Counter
 import shutil
 import sys
 import types
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -212,7 +212,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group))
     # The order the workers collect in is the order xdist hands work out (each worker collects, so
     # this runs in each, where --dist is "no" but "loadgroup" is set).
-    if config.getvalue("loadgroup"):
+    if config.getoption("loadgroup", default=False):   # (no such option where xdist is not loaded)
         groups = Counter(mark.args[0] for item in items if (mark := item.get_closest_marker("xdist_group")))
         items.sort(key=lambda item: -groups[mark.args[0]] if (mark := item.get_closest_marker("xdist_group")) else 0)
         for item in items:
@@ -229,3 +229,22 @@ def _name_the_group_in_the_id(item) -> None:
     mark = item.get_closest_marker("xdist_group")
     if mark is not None and hasattr(item, "_id") and "@" not in item.nodeid:
         item._id = coerce_node_id(f"{item.nodeid}@{mark.args[0]}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test marked ``alone`` (a real hub driven in a browser: a busy machine breaks its waits)
+    runs with the machine to itself: it holds a lock the other xdist workers' tests share, so they
+    wait for it, and it for them. Without xdist there is nothing to wait for."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return (yield)
+    import fcntl
+    import tempfile
+
+    lock = Path(tempfile.gettempdir()) / f"mnist-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', 'run')}.lock"
+    with open(lock, "a") as stream:
+        fcntl.flock(stream, fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
+        try:
+            return (yield)
+        finally:
+            fcntl.flock(stream, fcntl.LOCK_UN)

@@ -38,7 +38,8 @@ from tests.conftest import REPO
 from tests.hub import (COURSE_ID, EXCHANGE, PREFIX, Account, Hub, Person, launch_browser, make_account,
                        remove_account, require_hub_parts)
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("hub")]   # its venv in /opt: one user at a time
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("hub"),   # its venv in /opt: one user at a time
+              pytest.mark.alone]   # JupyterLab in a browser, its dialogs timed: with the machine to itself
 
 ARTIFACTS = REPO / "test-artifacts" / "jupyterhub"
 INSTRUCTOR, ALICE, BOB = "mnt-teacher", "mnt-alice", "mnt-bob"

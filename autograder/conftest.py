@@ -197,14 +197,14 @@ FEEDBACK_PAGE = "mnist-feedback.html"
 def write_feedback_page(config, report, selected, language: str, score_line: str) -> Path | None:
     """The run's verdicts with their figures, tables and charts (``autograder.feedback.page``), as one
     page in the assignment folder, for a browser; None where the folder cannot be written."""
-    from autograder.feedback import page as feedback
+    from autograder.feedback.page import page
     from autograder.feedback.report import verdict
 
     folder = Path(config.getoption("--submission")).resolve()
     if folder.name == "mnist_tasks":
         folder = folder.parent
     path = folder / FEEDBACK_PAGE
-    text = feedback.page([verdict(r, language) for r in selected], report.figures, language,
+    text = page([verdict(r, language) for r in selected], report.figures, language,
                          "mnist-tasks: pytest autograder/", [score_line.strip()])
     try:
         if path.is_symlink():   # never written through a link someone left in the folder

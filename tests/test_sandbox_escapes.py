@@ -111,14 +111,15 @@ def _server(sandbox: str):
 
 def _normalize_points(submission: Path, where: str) -> tuple[float, float]:
     """``normalize``'s points graded in ``where``: a ``box`` (above), or "none" for the unboxed control."""
+    sandbox = "none" if where == "none" else "bwrap"
     if where == "fresh box":
-        report = grade(submission, only=["normalize"], sandbox="bwrap")
+        report = grade(submission, only=["normalize"], sandbox=sandbox)
     else:
-        server = _server("none" if where == "none" else "bwrap")
+        server = _server(sandbox)
         spawned = server.spawned
-        report = grade(submission, only=["normalize"], sandbox="none" if where == "none" else "bwrap", workers=server)
+        report = grade(submission, only=["normalize"], sandbox=sandbox, workers=server)
         assert server.spawned > spawned, "the fork server forked no worker for this grading"
-    assert report.sandbox == ("none" if where == "none" else "bwrap")
+    assert report.sandbox == sandbox
     return report.score, report.max_score
 
 

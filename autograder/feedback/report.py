@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.feedback import page as feedback
+from autograder.feedback.page import fragment
 from autograder.feedback import render
 from autograder.grade import Report
 from mnist_kit.i18n import IN_EVERY_LANGUAGE, Text, in_every_language
@@ -72,7 +72,7 @@ def gradescope(report: Report, language: str) -> dict:
             # "message" and "diagnosis", ours, are its words as text (autograder.feedback.render).
             {"name": result.name, "title": result.title.get(language), "subject": result.subject,
              "score": result.score, "max_score": result.max_score,
-             "output": feedback.fragment([verdict(result, language)], report.figures, language, styled=False,
+             "output": fragment([verdict(result, language)], report.figures, language, styled=False,
                                          with_figures=first),
              "output_format": "html",
              "message": result.message.get(language),

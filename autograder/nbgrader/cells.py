@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from autograder.feedback import page as feedback
+from autograder.feedback.page import fragment
 from autograder.feedback import render
 from autograder.sandbox.jail import SandboxMode
 from autograder.protocol import subject_of_item
@@ -185,7 +185,7 @@ def present(results: dict | None, items, points: float, language: str, *, public
     if public_only:
         notes.append(render.say("public_only", language))
     text = "\n".join([*render.block(verdicts, language), *notes])
-    html = feedback.fragment(verdicts, (results or {}).get("figures") or {}, language, notes)
+    html = fragment(verdicts, (results or {}).get("figures") or {}, language, notes)
     return CellFeedback(text, html, earned)
 
 
